@@ -1,0 +1,64 @@
+"""Who may do what: the one table of permissions, and the one guard that enforces it.
+
+Every route names a permission in its `opt` (or is marked public); a route with neither is refused
+to everyone, so forgetting to protect an endpoint fails closed. Finer rules that depend on the data
+("an engineer sees only their own visits") live in the use cases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from core.services.context import Actor, Role
+
+A, D, E, C, DEV = Role.ADMIN, Role.DISPATCHER, Role.ENGINEER, Role.CUSTOMER, Role.DEVICE
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "account": frozenset({A, D, E, C, DEV}),
+    # Engineers may read work orders, but the use case narrows them to their own visits.
+    "work_orders.read": frozenset({A, D, E}),
+    "work_orders.write": frozenset({A, D}),
+    "visits.read": frozenset({A, D, E}),
+    "visits.write": frozenset({A, D}),
+    "records.read": frozenset({A, D}),
+    "records.write": frozenset({A, D}),
+    "setup.read": frozenset({A, D}),
+    "setup.write": frozenset({A}),
+    "users.manage": frozenset({A}),
+}
+
+
+# Served to anyone: liveness/readiness probes and the API documentation.
+PUBLIC_PATHS = ("/health", "/ready", "/schema")
+
+
+def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    if handler.opt.get("exclude_from_auth") or connection.scope["path"].startswith(PUBLIC_PATHS):
+        return
+    actor = connection.scope.get("user")
+    if not isinstance(actor, Actor):
+        raise NotAuthorizedException(
+            "sign in first: POST /auth/token, then send Authorization: Bearer <token>"
+        )
+    permission = handler.opt.get("permission")
+    allowed = PERMISSIONS.get(permission) if isinstance(permission, str) else None
+    if allowed is None or actor.role not in allowed:
+        raise PermissionDeniedException(
+            f"the {actor.role} role may not do this ({permission or 'unlisted route'})"
+        )
+
+
+def needs(permission: str) -> dict[str, Any]:
+    """Route options for a protected handler: `@get(..., opt=needs("work_orders.read"))`."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return {"permission": permission}
+
+
+def public() -> dict[str, Any]:
+    """Route options for a handler anyone may call (sign-in, probes)."""
+    return {"exclude_from_auth": True}

@@ -1,0 +1,114 @@
+"""Request plumbing shared by the routes: the service context, ETags and pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.security.jwt import JWTAuth, Token
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.domain.clock import Clock
+from core.domain.errors import Invalid
+from core.domain.geo import Point
+from core.services.context import Actor, ServiceContext
+from core.services.events import EventBus
+from core.services.paging import Page
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the API needs from the composition root (fieldops.wiring builds it)."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
+    bus: EventBus
+    jwt_auth: JWTAuth[Actor, Token]
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+
+
+# How handlers ask for the use-case context (provided per request by `provide_ctx`).
+Ctx = NamedDependency[ServiceContext]
+
+
+def runtime(state: State) -> Runtime:
+    rt: Runtime = state.runtime
+    return rt
+
+
+def provide_ctx(request: Request[Actor, Token, Any]) -> Generator[ServiceContext, None, None]:
+    rt = runtime(request.app.state)
+    with rt.sessions() as session:
+        yield ServiceContext(session, rt.clock, request.user)
+
+
+def provide_session(request: Request[Any, Any, Any]) -> Generator[Session, None, None]:
+    with runtime(request.app.state).sessions() as session:
+        yield session
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version from an If-Match header (`"3"`); None when absent or `*` (then no check is made)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match)
+    if not match:
+        raise Invalid('If-Match must be an ETag this API sent, e.g. "3"', field="If-Match")
+    return int(match.group(1))
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+T = TypeVar("T")
+B = TypeVar("B")
+
+
+def tagged(body: B, version: int, status_code: int = 200) -> Response[B]:
+    return Response(body, status_code=status_code, headers={"ETag": etag(version)})
+
+
+def paged(
+    request: Request[Any, Any, Any], page: Page[T], convert: Callable[[T], Any]
+) -> Response[dict[str, Any]]:
+    body = {"items": [convert(item) for item in page.items], "next_cursor": page.next_cursor}
+    headers = {}
+    if page.next_cursor:
+        next_url = request.url.with_replacements(query=_with_cursor(request.url.query, page.next_cursor))
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return Response(body, headers=headers)
+
+
+def _with_cursor(query: str, cursor: str) -> str:
+    from urllib.parse import parse_qsl, urlencode
+
+    pairs: Sequence[tuple[str, str]] = [
+        (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "cursor"
+    ]
+    return urlencode([*pairs, ("cursor", cursor)])
+
+
+def to_builtins(obj: msgspec.Struct) -> Any:
+    return msgspec.to_builtins(obj)
+
+
+def parse_point(text: str) -> Point:
+    try:
+        lat_text, lon_text = text.split(",")
+        return Point(float(lat_text), float(lon_text))
+    except ValueError as exc:
+        raise Invalid(
+            f"near must be 'lat,lon' with -90≤lat≤90 and -180≤lon≤180 ({exc})", field="near"
+        ) from exc

@@ -1,0 +1,8 @@
+"""Every package's ORM models, imported in one place so migrations and tests see the whole schema."""
+
+from core.store import models as core_models
+from core.store.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["core_models", "metadata"]

@@ -1,0 +1,64 @@
+"""One settings object, read from FIELDOPS_* environment variables, with the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    # Where the embedded default keeps its SQLite file, secret key and uploads.
+    data_dir: str = ".fieldops"
+    # Empty: a SQLite file in data_dir. Production: postgresql+psycopg://user:pass@host/db
+    database_url: str = ""
+    # Empty: start the in-process MQTT broker (amqtt). Production: mqtt://user:pass@host:1883
+    mqtt_url: str = ""
+    embedded_mqtt_port: int = 1884
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    # Signs tokens. Empty: generated once and kept in data_dir (fine for one machine, not for a cluster).
+    secret_key: str = ""
+    access_token_minutes: Annotated[int, Meta(ge=1)] = 30
+    refresh_token_days: Annotated[int, Meta(ge=1)] = 30
+    log_format: Annotated[str, Meta(pattern="^(console|json)$")] = "console"
+    log_level: str = "info"
+    # Whether `serve` applies migrations itself (always on for SQLite; opt in for PostgreSQL).
+    auto_migrate: bool = False
+
+    @property
+    def is_embedded_db(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.data_dir).resolve() / 'fieldops.db'}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        key_file = Path(self.data_dir) / "secret.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from FIELDOPS_<FIELD> variables; a bad value fails at start-up naming the variable."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for name in Settings.__struct_fields__:
+        value = env.get(f"FIELDOPS_{name.upper()}")
+        if value is not None:
+            raw[name] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rsplit("$.", 1)[-1].rstrip("`")
+        raise SystemExit(f"configuration error in FIELDOPS_{field.upper()}: {exc}") from exc
