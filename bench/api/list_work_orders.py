@@ -16,6 +16,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import logging
+
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
@@ -142,6 +144,7 @@ def measure(client: TestClient, headers: dict[str, str], url: str, repeats: int)
 
 
 def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
