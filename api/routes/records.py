@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.access import needs
@@ -21,7 +21,7 @@ from api.views import (
 )
 from core.services import customers, engineers
 from core.services.common import get_or_404
-from core.services.records import list_records
+from core.services.records import list_records, remove_record
 from core.store.models import Asset, Contract, Customer, Engineer, Site
 from core.store.nearby import NearbyRepository
 
@@ -68,6 +68,16 @@ class CustomerController(Controller):
         customer = customers.update_customer(ctx, customer_id, data, expected_version(if_match))
         return tagged(view(customer, CustomerOut), customer.version)
 
+    @delete("/{customer_id:int}", opt=WRITE, sync_to_thread=True)
+    def delete_customer(self, ctx: Ctx, customer_id: FromPath[int], if_match: IfMatch = None) -> None:
+        """Delete a customer nothing refers to (409 otherwise)."""
+        remove_record(
+            ctx,
+            get_or_404(ctx.session, Customer, customer_id, "customer"),
+            "customer",
+            expected_version(if_match),
+        )
+
 
 class ContractController(Controller):
     path = "/contracts"
@@ -106,6 +116,16 @@ class ContractController(Controller):
     ) -> Response[ContractOut]:
         contract = customers.update_contract(ctx, contract_id, data, expected_version(if_match))
         return tagged(view(contract, ContractOut), contract.version)
+
+    @delete("/{contract_id:int}", opt=WRITE, sync_to_thread=True)
+    def delete_contract(self, ctx: Ctx, contract_id: FromPath[int], if_match: IfMatch = None) -> None:
+        """Delete a contract nothing refers to (409 otherwise)."""
+        remove_record(
+            ctx,
+            get_or_404(ctx.session, Contract, contract_id, "contract"),
+            "contract",
+            expected_version(if_match),
+        )
 
 
 class SiteController(Controller):
@@ -146,6 +166,11 @@ class SiteController(Controller):
     ) -> Response[SiteOut]:
         site = customers.update_site(ctx, site_id, data, expected_version(if_match))
         return tagged(view(site, SiteOut), site.version)
+
+    @delete("/{site_id:int}", opt=WRITE, sync_to_thread=True)
+    def delete_site(self, ctx: Ctx, site_id: FromPath[int], if_match: IfMatch = None) -> None:
+        """Delete a site nothing refers to (409 otherwise)."""
+        remove_record(ctx, get_or_404(ctx.session, Site, site_id, "site"), "site", expected_version(if_match))
 
 
 class AssetController(Controller):
@@ -190,6 +215,13 @@ class AssetController(Controller):
     ) -> Response[AssetOut]:
         asset = customers.update_asset(ctx, asset_id, data, expected_version(if_match))
         return tagged(view(asset, AssetOut), asset.version)
+
+    @delete("/{asset_id:int}", opt=WRITE, sync_to_thread=True)
+    def delete_asset(self, ctx: Ctx, asset_id: FromPath[int], if_match: IfMatch = None) -> None:
+        """Delete a asset nothing refers to (409 otherwise)."""
+        remove_record(
+            ctx, get_or_404(ctx.session, Asset, asset_id, "asset"), "asset", expected_version(if_match)
+        )
 
 
 class EngineerController(Controller):
@@ -246,3 +278,13 @@ class EngineerController(Controller):
     ) -> Response[EngineerOut]:
         engineer = engineers.update_engineer(ctx, engineer_id, data, expected_version(if_match))
         return tagged(engineer_out(engineer), engineer.version)
+
+    @delete("/{engineer_id:int}", opt=WRITE, sync_to_thread=True)
+    def delete_engineer(self, ctx: Ctx, engineer_id: FromPath[int], if_match: IfMatch = None) -> None:
+        """Delete a engineer nothing refers to (409 otherwise)."""
+        remove_record(
+            ctx,
+            get_or_404(ctx.session, Engineer, engineer_id, "engineer"),
+            "engineer",
+            expected_version(if_match),
+        )

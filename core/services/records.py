@@ -83,3 +83,23 @@ def list_records(
         rows = rows[:limit]
         return Page(rows, encode_cursor("id", None, rows[-1].id))  # type: ignore[attr-defined]
     return Page(rows, None)
+
+
+def remove_record(
+    ctx: ServiceContext, record: object, subject_type: str, expected_version: int | None
+) -> None:
+    """Delete a record nothing refers to; one with history (work orders, visits…) stays and says why."""
+    check_version(record.version, expected_version)  # type: ignore[attr-defined]
+    record_id: int = record.id  # type: ignore[attr-defined]
+    ctx.session.delete(record)
+    try:
+        ctx.session.flush()
+    except IntegrityError as exc:
+        ctx.session.rollback()
+        raise Conflict(
+            f"this {subject_type.replace('_', ' ')} is still referenced (work orders, sites, assets…); "
+            "it stays for the record"
+        ) from exc
+    audit(ctx, subject_type, record_id, "deleted")
+    emit(ctx, f"{subject_type}.deleted", subject_type, record_id, {})
+    ctx.session.commit()

@@ -65,8 +65,13 @@ class Customer(Versioned, Base):
     notes: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = _created()
 
-    sites: Mapped[list[Site]] = relationship(back_populates="customer", order_by="Site.id")
-    contracts: Mapped[list[Contract]] = relationship(back_populates="customer", order_by="Contract.id")
+    # passive_deletes="all": deleting a customer never rewrites its children; the database refuses instead.
+    sites: Mapped[list[Site]] = relationship(
+        back_populates="customer", order_by="Site.id", passive_deletes="all"
+    )
+    contracts: Mapped[list[Contract]] = relationship(
+        back_populates="customer", order_by="Contract.id", passive_deletes="all"
+    )
 
 
 class SlaPolicy(Base):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from litestar.testing import TestClient
 
 from core.domain.clock import FixedClock
-from tests.world import World
+from tests.world import World, login
 
 Client = TestClient
 
@@ -151,3 +151,16 @@ def test_assigning_an_unqualified_engineer_says_why(
     )
     assert r.status_code == 409
     assert "hvac ≥ 5 (has 4)" in r.json()["detail"]
+
+
+def test_delete_only_what_nothing_refers_to(
+    client: Client, world: World, as_dispatcher: dict[str, str]
+) -> None:
+    spare = client.post("/customers", json={"code": "SPARE", "name": "spare"}, headers=as_dispatcher).json()
+    assert client.delete(f"/customers/{spare['id']}", headers=as_dispatcher).status_code == 204
+    assert client.get(f"/customers/{spare['id']}", headers=as_dispatcher).status_code == 404
+    busy = client.delete(f"/customers/{world.ids['customer']}", headers=as_dispatcher)
+    assert busy.status_code == 409
+    assert "still referenced" in busy.json()["detail"]
+    assert client.get(f"/customers/{world.ids['customer']}", headers=as_dispatcher).status_code == 200
+    assert client.delete(f"/sites/{world.ids['site']}", headers=login(client, "engineer")).status_code == 403

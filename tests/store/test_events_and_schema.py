@@ -1,4 +1,4 @@
-"""Domain events leave with their commit and never without it; audit is append-only; models match migrations."""
+"""Events leave with their commit and never without it; audit is append-only; models match migrations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def test_events_are_published_after_commit_and_recorded_in_the_outbox(system: Sy
     system.runtime.bus.subscribe("work_order.*", seen.append)
     ctx = world.ctx()
     with ctx.session:
-        wo = workorders.create_work_order(ctx, workorders.WorkOrderInput(title="t", site_id=world.ids["site"]))
+        wo = workorders.create_work_order(
+            ctx, workorders.WorkOrderInput(title="t", site_id=world.ids["site"])
+        )
         workorders.transition_work_order(ctx, wo.id, WorkOrderStatus.CANCELLED, "dup", None)
     assert [e.type for e in seen] == ["work_order.created", "work_order.transitioned"]
     assert seen[1].data["from"] == "new" and seen[1].data["to"] == "cancelled"
@@ -41,7 +43,9 @@ def test_a_rolled_back_change_announces_nothing(system: System, world: World) ->
         with pytest.raises(Exception, match="not at site"):
             workorders.create_work_order(
                 ctx,
-                workorders.WorkOrderInput(title="t", site_id=world.ids["site_b"], asset_id=world.ids["asset"]),
+                workorders.WorkOrderInput(
+                    title="t", site_id=world.ids["site_b"], asset_id=world.ids["asset"]
+                ),
             )
         ctx.session.rollback()
         after = ctx.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent))
@@ -59,7 +63,9 @@ def test_a_failing_subscriber_does_not_undo_or_block(system: System, world: Worl
     system.runtime.bus.subscribe("work_order.created", lambda e: seen.append(e.type))
     ctx = world.ctx()
     with ctx.session:
-        wo = workorders.create_work_order(ctx, workorders.WorkOrderInput(title="t", site_id=world.ids["site"]))
+        wo = workorders.create_work_order(
+            ctx, workorders.WorkOrderInput(title="t", site_id=world.ids["site"])
+        )
     assert seen == ["work_order.created"]
     with system.runtime.sessions() as s:
         assert s.get(type(wo), wo.id) is not None
