@@ -39,7 +39,10 @@ def served(tmp_path: Path) -> Iterator[str]:
     env.pop("FIELDOPS_DATABASE_URL", None)
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldops.cli", "serve", "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "fieldops.cli", "serve", "--demo"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
