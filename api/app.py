@@ -14,6 +14,8 @@ from litestar.types import ControllerRouterHandler
 from api.access import permission_guard
 from api.deps import Runtime, provide_ctx, provide_session
 from api.problems import handle_exception
+from api.routes import inventory as inventory_routes
+from api.routes import iot as iot_routes
 from api.routes.auth import AuthController
 from api.routes.health import health, ready
 from api.routes.records import (
@@ -39,6 +41,8 @@ ROUTES: list[ControllerRouterHandler] = [
     AssetController,
     EngineerController,
     SetupController,
+    *inventory_routes.ROUTES,
+    *iot_routes.ROUTES,
 ]
 
 

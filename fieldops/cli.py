@@ -131,6 +131,17 @@ def user_add(
     click.echo(f"created {created.role} {created.username} (id {created.id})")
 
 
+def _register_feature_commands() -> None:
+    from fieldops.commands.inventory import inventory
+    from fieldops.commands.iot import iot
+
+    cli.add_command(inventory)
+    cli.add_command(iot)
+
+
+_register_feature_commands()
+
+
 def main() -> None:
     cli(prog_name="fieldops")
 

@@ -1,0 +1,1 @@
+"""ORM models of spare parts and stock (filled in by the inventory work)."""
