@@ -10,13 +10,12 @@ Prints a table; copy it into bench/README.md with the date and machine.
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-
-import logging
 
 import sqlalchemy as sa
 from litestar.testing import TestClient
