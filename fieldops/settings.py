@@ -58,7 +58,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
             raw[name] = value
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         field = str(exc).rsplit("$.", 1)[-1].rstrip("`")
         raise SystemExit(f"configuration error in FIELDOPS_{field.upper()}: {exc}") from exc
+    if settings.secret_key and len(settings.secret_key) < 32:
+        # A short HMAC key can be brute-forced offline from any token it signed.
+        raise SystemExit("configuration error in FIELDOPS_SECRET_KEY: use at least 32 characters")
+    return settings

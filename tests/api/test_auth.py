@@ -127,7 +127,9 @@ def test_expired_access_token_is_401(client: Client, world: World) -> None:
     r = client.get("/work-orders", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
     forged = jwt.encode(
-        {**claims, "exp": past + timedelta(hours=1), "role": "admin"}, "not-our-secret", algorithm="HS256"
+        {**claims, "exp": past + timedelta(hours=1), "role": "admin"},
+        "not-our-secret-but-long-enough-for-hs256",
+        algorithm="HS256",
     )
     assert client.get("/users", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
