@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.access import permission_guard
 from api.deps import Runtime, provide_ctx, provide_session
+from api.idempotency import IdempotencyMiddleware
 from api.problems import handle_exception
 from api.routes import inventory as inventory_routes
 from api.routes import iot as iot_routes
@@ -56,6 +57,8 @@ def create_app(
             "session": Provide(provide_session),
         },
         guards=[permission_guard],
+        # After the auth middleware (prepended by on_app_init), so the key is scoped to the signed-in user.
+        middleware=[IdempotencyMiddleware()],
         on_app_init=[rt.jwt_auth.on_app_init],
         exception_handlers={Exception: handle_exception},
         openapi_config=OpenAPIConfig(

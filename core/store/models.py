@@ -329,3 +329,25 @@ class OutboxEvent(Base):
     occurred_at: Mapped[datetime] = _created()
     actor: Mapped[str | None] = mapped_column(sa.String(120))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class IdempotencyRecord(Base):
+    """The stored outcome of a mutating request sent with an Idempotency-Key, for exact replay.
+
+    Keys are scoped to the user: two phones may pick the same key without meeting.
+    """
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = _pk()
+    user_id: Mapped[int] = mapped_column(IdType)
+    key: Mapped[str] = mapped_column(sa.String(200))
+    method: Mapped[str] = mapped_column(sa.String(8))
+    path: Mapped[str] = mapped_column(sa.String(500))
+    # sha256 of method, path and body: a key reused for a different request is refused, not replayed.
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    response_headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = _created()
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
