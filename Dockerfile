@@ -3,6 +3,7 @@ RUN useradd --create-home --uid 10001 fieldops
 WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 COPY core core
+COPY fieldwork fieldwork
 COPY api api
 COPY dispatch dispatch
 COPY iot iot

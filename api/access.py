@@ -29,6 +29,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "setup.read": frozenset({A, D}),
     "setup.write": frozenset({A}),
     "users.manage": frozenset({A}),
+    # The engineer's app (/mobile/v1): only engineers, each on their own visits.
+    "mobile": frozenset({E}),
+    # Spare parts (inventory/): the catalogue, stock levels and the ledger.
+    "catalogue.write": frozenset({A, D}),
+    "stock.read": frozenset({A, D}),
+    "stock.write": frozenset({A, D}),
+    # Devices and telemetry (iot/).
+    "devices.read": frozenset({A, D}),
+    "devices.manage": frozenset({A}),
+    "alarms.read": frozenset({A, D}),
+    "alarms.write": frozenset({A, D}),
 }
 
 

@@ -19,6 +19,7 @@ from api.routes import inventory as inventory_routes
 from api.routes import iot as iot_routes
 from api.routes.auth import AuthController
 from api.routes.health import health, ready
+from api.routes.mobile import MobileController
 from api.routes.records import (
     AssetController,
     ContractController,
@@ -42,6 +43,7 @@ ROUTES: list[ControllerRouterHandler] = [
     AssetController,
     EngineerController,
     SetupController,
+    MobileController,
     *inventory_routes.ROUTES,
     *iot_routes.ROUTES,
 ]

@@ -33,6 +33,7 @@ class Runtime:
     jwt_auth: JWTAuth[Actor, Token]
     access_ttl: timedelta
     refresh_ttl: timedelta
+    reject_off_site_check_ins: bool = False
 
 
 # How handlers ask for the use-case context (provided per request by `provide_ctx`).

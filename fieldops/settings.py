@@ -27,6 +27,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     refresh_token_days: Annotated[int, Meta(ge=1)] = 30
     log_format: Annotated[str, Meta(pattern="^(console|json)$")] = "console"
     log_level: str = "info"
+    # A check-in outside the site's geofence is recorded and flagged; set this to refuse it instead.
+    reject_off_site_check_ins: bool = False
     # Whether `serve` applies migrations itself (always on for SQLite; opt in for PostgreSQL).
     auto_migrate: bool = False
 

@@ -37,6 +37,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, engine: Engi
         jwt_auth=make_jwt_auth(settings.resolved_secret_key(), access_ttl),
         access_ttl=access_ttl,
         refresh_ttl=timedelta(days=settings.refresh_token_days),
+        reject_off_site_check_ins=settings.reject_off_site_check_ins,
     )
     return System(settings, engine, runtime)
 

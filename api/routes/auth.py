@@ -52,20 +52,27 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], session: NamedDependency[Session], data: JSONBody[RefreshInput]
     ) -> dict[str, Any]:
         rt = runtime(request.app.state)
-        try:
-            token = Token.decode(data.refresh_token, rt.jwt_auth.token_secret, rt.jwt_auth.algorithm)
-        except Exception as exc:  # litestar raises NotAuthorizedException subclasses for every JWT fault
-            raise NotAuthorizedException("the refresh token is invalid or expired: sign in again") from exc
-        user = session.get(User, int(token.sub)) if token.sub.isdigit() else None
-        if (
-            token.extras.get("typ") != REFRESH
-            or user is None
-            or not user.active
-            or token.extras.get("ver") != user.token_version
-        ):
-            raise NotAuthorizedException("the refresh token has been revoked: sign in again")
+        user = refreshed_user(request, session, data.refresh_token)
         return issue_tokens(rt.jwt_auth, user, rt.access_ttl, rt.refresh_ttl)
 
     @get("/me", opt=needs("account"))
     async def me(self, request: Request[Actor, Any, Any]) -> dict[str, Any]:
         return dataclasses.asdict(request.user)
+
+
+def refreshed_user(request: Request[Any, Any, Any], session: Session, refresh_token: str) -> User:
+    """The user a refresh token still speaks for; revoked, expired or forged tokens are 401."""
+    rt = runtime(request.app.state)
+    try:
+        token = Token.decode(refresh_token, rt.jwt_auth.token_secret, rt.jwt_auth.algorithm)
+    except Exception as exc:  # litestar raises NotAuthorizedException subclasses for every JWT fault
+        raise NotAuthorizedException("the refresh token is invalid or expired: sign in again") from exc
+    user = session.get(User, int(token.sub)) if token.sub.isdigit() else None
+    if (
+        token.extras.get("typ") != REFRESH
+        or user is None
+        or not user.active
+        or token.extras.get("ver") != user.token_version
+    ):
+        raise NotAuthorizedException("the refresh token has been revoked: sign in again")
+    return user

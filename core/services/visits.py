@@ -156,11 +156,11 @@ def transition_visit(
         # A dispatched order needs its visit released first; a visit checked in before release
         # (the engineer was quicker than the dispatcher) passes through dispatched on the way.
         if follow is WorkOrderStatus.IN_PROGRESS and wo.status == WorkOrderStatus.SCHEDULED:
-            apply_transition(ctx, wo, WorkOrderStatus.DISPATCHED, None)
+            apply_transition(ctx, wo, WorkOrderStatus.DISPATCHED, None, when)
         # Signing off a job that was on hold resumes it on the way to completed.
         if follow is WorkOrderStatus.COMPLETED and wo.status == WorkOrderStatus.ON_HOLD:
-            apply_transition(ctx, wo, WorkOrderStatus.IN_PROGRESS, None)
-        apply_transition(ctx, wo, follow, reason)
+            apply_transition(ctx, wo, WorkOrderStatus.IN_PROGRESS, None, when)
+        apply_transition(ctx, wo, follow, reason, when)
     ctx.session.commit()
     return visit
 

@@ -447,11 +447,21 @@ def end_visit(ctx: ServiceContext, visit: Visit, status: VisitStatus, reason: st
     )
 
 
-def apply_transition(ctx: ServiceContext, wo: WorkOrder, target: WorkOrderStatus, reason: str | None) -> None:
-    """Move a work order (already validated by the caller's context) and keep its SLA clocks honest."""
+def apply_transition(
+    ctx: ServiceContext,
+    wo: WorkOrder,
+    target: WorkOrderStatus,
+    reason: str | None,
+    at: datetime | None = None,
+) -> None:
+    """Move a work order and keep its SLA clocks honest.
+
+    `at` is when it really happened (an engineer's phone may report a check-in hours later); SLA facts
+    use it, so a late sync never makes a punctual response look late.
+    """
     current = WorkOrderStatus(wo.status)
     check_work_order_transition(current, target, reason)
-    now = ctx.now()
+    now = at or ctx.now()
     if current is WorkOrderStatus.ON_HOLD and wo.on_hold_since is not None:
         targets = _targets_of(wo)
         if targets is not None:

@@ -1,0 +1,113 @@
+"""/mobile/v1: the engineer's app. Bodies are exactly the types of `mobile_contract.wire`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from sqlalchemy.orm import Session
+
+from api.access import needs, public
+from api.auth import issue_tokens
+from api.deps import Ctx, expected_version, runtime
+from api.routes.auth import refreshed_user
+from core.services.context import Actor, Role, ServiceContext
+from core.services.events import audit
+from core.services.users import authenticate
+from core.store.models import Engineer, User
+from fieldwork import day, moves
+from mobile_contract import wire
+
+MOBILE = needs("mobile")
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
+AppVersion = Annotated[str | None, HeaderParameter(name="X-App-Version", required=False, max_length=100)]
+
+
+def _session_for(request: Request[Any, Any, Any], session: Session, user: User) -> wire.Session:
+    if user.role != Role.ENGINEER or user.engineer_id is None:
+        raise PermissionDeniedException("the mobile app is for engineers; dispatchers use the console")
+    rt = runtime(request.app.state)
+    tokens = issue_tokens(rt.jwt_auth, user, rt.access_ttl, rt.refresh_ttl)
+    engineer = session.get_one(Engineer, user.engineer_id)
+    return wire.Session(
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        expires_in=tokens["expires_in"],
+        engineer_id=engineer.id,
+        engineer_name=engineer.name,
+    )
+
+
+class MobileController(Controller):
+    path = "/mobile/v1"
+    tags = ["mobile v1"]
+
+    @post("/auth/token", opt=public(), sync_to_thread=True, status_code=200)
+    def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        session: NamedDependency[Session],
+        data: JSONBody[wire.SignIn],
+        app_version: AppVersion = None,
+    ) -> wire.Session:
+        rt = runtime(request.app.state)
+        ctx = ServiceContext(session, rt.clock, Actor.system(data.username))
+        user = authenticate(ctx, data.username, data.password)
+        if user is None:
+            raise NotAuthorizedException("wrong username or password")
+        result = _session_for(request, session, user)
+        # Which app build and phone an engineer uses matters when a bug report comes in.
+        audit(
+            ctx, "user", user.id, "signed_in", data={"app_version": app_version, "device_id": data.device_id}
+        )
+        session.commit()
+        return result
+
+    @post("/auth/refresh", opt=public(), sync_to_thread=True, status_code=200)
+    def refresh(
+        self, request: Request[Any, Any, Any], session: NamedDependency[Session], data: JSONBody[wire.Refresh]
+    ) -> wire.Session:
+        return _session_for(request, session, refreshed_user(request, session, data.refresh_token))
+
+    @get("/visits", opt=MOBILE, sync_to_thread=True)
+    def my_day(
+        self, ctx: Ctx, on: Annotated[date | None, QueryParameter(name="date")] = None
+    ) -> wire.DayPlan:
+        """My visits for a day (default: today in my territory), in route order, ready to work offline."""
+        return day.my_day(ctx, on or ctx.now().date())
+
+    @post("/visits/{visit_id:int}/accept", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def accept(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.Move], if_match: IfMatch = None
+    ) -> wire.VisitState:
+        return moves.accept(ctx, visit_id, data, expected_version(if_match))
+
+    @post("/visits/{visit_id:int}/decline", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def decline(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.Decline], if_match: IfMatch = None
+    ) -> wire.VisitState:
+        """Turn a visit down (with a reason); it goes back to the dispatcher's queue."""
+        return moves.decline(ctx, visit_id, data, expected_version(if_match))
+
+    @post("/visits/{visit_id:int}/en-route", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def en_route(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.EnRoute], if_match: IfMatch = None
+    ) -> wire.VisitState:
+        return moves.en_route(ctx, visit_id, data, expected_version(if_match))
+
+    @post("/visits/{visit_id:int}/check-in", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def check_in(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        visit_id: FromPath[int],
+        data: JSONBody[wire.CheckIn],
+        if_match: IfMatch = None,
+    ) -> wire.VisitState:
+        """Arrive on site with a GPS fix; outside the site's geofence it is flagged to the dispatcher."""
+        reject = runtime(request.app.state).reject_off_site_check_ins
+        return moves.check_in(ctx, visit_id, data, expected_version(if_match), reject_off_site=reject)

@@ -1,0 +1,116 @@
+"""A typed client for /mobile/v1, used by the tests and the simulator (and a model for app developers).
+
+Every mutating call takes an idempotency key: replaying the same call with the same key is safe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from mobile_contract import wire
+
+T = TypeVar("T")
+BASE = "/mobile/v1"
+
+
+class MobileApiError(Exception):
+    """The server said no; `problem` is its RFC 9457 body (`status`, `detail`, `field`, …)."""
+
+    def __init__(self, problem: dict[str, Any]) -> None:
+        super().__init__(f"{problem.get('status')}: {problem.get('detail')}")
+        self.problem = problem
+        self.status = int(problem.get("status", 0))
+
+
+class MobileClient:
+    def __init__(self, http: httpx.Client, *, app_version: str = "fieldops-client/1.0") -> None:
+        self.http = http
+        self.app_version = app_version
+        self.session: wire.Session | None = None
+
+    # ------------------------------------------------------------ plumbing
+
+    def _headers(self, idempotency_key: str | None = None, version: int | None = None) -> dict[str, str]:
+        headers = {"X-App-Version": self.app_version}
+        if self.session is not None:
+            headers["Authorization"] = f"Bearer {self.session.access_token}"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        if version is not None:
+            headers["If-Match"] = f'"{version}"'
+        return headers
+
+    def _call(
+        self, method: str, path: str, result: type[T], body: msgspec.Struct | None = None, **headers: Any
+    ) -> T:
+        content = msgspec.json.encode(body) if body is not None else None
+        response = self.http.request(
+            method,
+            BASE + path,
+            content=content,
+            headers={**self._headers(**headers), "Content-Type": "application/json"},
+        )
+        if response.status_code >= 400:
+            try:
+                raise MobileApiError(response.json())
+            except ValueError:
+                raise MobileApiError({"status": response.status_code, "detail": response.text}) from None
+        return msgspec.json.decode(response.content, type=result)
+
+    # ------------------------------------------------------------ calls
+
+    def sign_in(self, username: str, password: str, device_id: str | None = None) -> wire.Session:
+        self.session = self._call(
+            "POST",
+            "/auth/token",
+            wire.Session,
+            wire.SignIn(username=username, password=password, device_id=device_id),
+        )
+        return self.session
+
+    def refresh(self) -> wire.Session:
+        assert self.session is not None, "sign in first"
+        self.session = self._call(
+            "POST", "/auth/refresh", wire.Session, wire.Refresh(refresh_token=self.session.refresh_token)
+        )
+        return self.session
+
+    def day(self, on: date) -> wire.DayPlan:
+        return self._call("GET", f"/visits?date={on.isoformat()}", wire.DayPlan)
+
+    def accept(
+        self, visit_id: int, move: wire.Move, *, key: str | None = None, version: int | None = None
+    ) -> wire.VisitState:
+        return self._move(visit_id, "accept", move, key, version)
+
+    def decline(
+        self, visit_id: int, move: wire.Decline, *, key: str | None = None, version: int | None = None
+    ) -> wire.VisitState:
+        return self._move(visit_id, "decline", move, key, version)
+
+    def en_route(
+        self, visit_id: int, move: wire.EnRoute, *, key: str | None = None, version: int | None = None
+    ) -> wire.VisitState:
+        return self._move(visit_id, "en-route", move, key, version)
+
+    def check_in(
+        self, visit_id: int, move: wire.CheckIn, *, key: str | None = None, version: int | None = None
+    ) -> wire.VisitState:
+        return self._move(visit_id, "check-in", move, key, version)
+
+    def _move(
+        self, visit_id: int, action: str, move: msgspec.Struct, key: str | None, version: int | None
+    ) -> wire.VisitState:
+        return self._call(
+            "POST",
+            f"/visits/{visit_id}/{action}",
+            wire.VisitState,
+            move,
+            idempotency_key=key or str(uuid.uuid4()),
+            version=version,
+        )
