@@ -144,7 +144,7 @@ json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=300),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4)
