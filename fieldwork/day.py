@@ -13,6 +13,7 @@ from core.domain.errors import Forbidden
 from core.domain.lifecycle import ACTIVE_VISIT_STATUSES
 from core.domain.workorders import Priority
 from core.services.context import ServiceContext
+from core.store import outbox
 from core.store.models import Asset, Engineer, Site, Visit, WorkOrder
 from mobile_contract import wire
 
@@ -36,6 +37,8 @@ def my_day(ctx: ServiceContext, on: date, van: Mapping[str, int] | None = None) 
     """Visits planned for `on`, plus open visits with no time yet, in route order (planned start)."""
     engineer = my_engineer(ctx)
     start, end = day_window(engineer, on)
+    # Taken before reading: whatever changes after it reaches the phone through /sync, at worst twice.
+    cursor = outbox.head(ctx.session)
     visits = ctx.session.scalars(
         sa.select(Visit)
         .where(
@@ -56,12 +59,13 @@ def my_day(ctx: ServiceContext, on: date, van: Mapping[str, int] | None = None) 
     return wire.DayPlan(
         date=on,
         engineer_id=engineer.id,
-        visits=[_card(ctx, v, n, today, van) for n, v in enumerate(visits, start=1)],
+        visits=[card(ctx, v, n, today, van) for n, v in enumerate(visits, start=1)],
+        sync_cursor=outbox.encode(cursor),
     )
 
 
-def _card(
-    ctx: ServiceContext, visit: Visit, sequence: int, today: date, van: Mapping[str, int] | None
+def card(
+    ctx: ServiceContext, visit: Visit, sequence: int, today: date, van: Mapping[str, int] | None = None
 ) -> wire.VisitCard:
     wo = visit.work_order
     site, contract, asset = wo.site, wo.contract, wo.asset

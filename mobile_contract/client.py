@@ -83,6 +83,9 @@ class MobileClient:
     def day(self, on: date) -> wire.DayPlan:
         return self._call("GET", f"/visits?date={on.isoformat()}", wire.DayPlan)
 
+    def sync(self, since: str | None) -> wire.SyncPage:
+        return self._call("GET", "/sync" + (f"?since={since}" if since else ""), wire.SyncPage)
+
     def accept(
         self, visit_id: int, move: wire.Move, *, key: str | None = None, version: int | None = None
     ) -> wire.VisitState:

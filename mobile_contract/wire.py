@@ -137,6 +137,24 @@ class DayPlan(Wire):
     date: date
     engineer_id: int
     visits: list[VisitCard]
+    # Pass to /sync to get only what changes after this plan was read.
+    sync_cursor: str | None = None
+
+
+class RemovedVisit(Wire):
+    """A visit that is no longer mine to work: withdrawn, reassigned, declined or finished elsewhere."""
+
+    visit_id: int
+    status: str
+    reason: str | None
+
+
+class SyncPage(Wire):
+    cursor: str
+    changed: list[VisitCard]
+    removed: list[RemovedVisit]
+    # More changes are waiting: call again with `cursor` straight away.
+    more: bool
 
 
 # ---------------------------------------------------------------- moves on a visit

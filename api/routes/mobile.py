@@ -19,7 +19,7 @@ from core.services.context import Actor, Role, ServiceContext
 from core.services.events import audit
 from core.services.users import authenticate
 from core.store.models import Engineer, User
-from fieldwork import day, moves
+from fieldwork import day, moves, sync
 from mobile_contract import wire
 
 MOBILE = needs("mobile")
@@ -79,6 +79,14 @@ class MobileController(Controller):
     ) -> wire.DayPlan:
         """My visits for a day (default: today in my territory), in route order, ready to work offline."""
         return day.my_day(ctx, on or ctx.now().date())
+
+    @get("/sync", opt=MOBILE, sync_to_thread=True)
+    def sync(
+        self, ctx: Ctx, since: Annotated[str | None, QueryParameter(max_length=60)] = None
+    ) -> wire.SyncPage:
+        """What changed for me after `since` (a cursor from /visits or /sync): new or changed visits to
+        reload, and visits to drop — withdrawn, reassigned or declined while I was offline."""
+        return sync.changes(ctx, since)
 
     @post("/visits/{visit_id:int}/accept", opt=MOBILE, sync_to_thread=True, status_code=200)
     def accept(

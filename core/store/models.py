@@ -329,6 +329,10 @@ class OutboxEvent(Base):
     occurred_at: Mapped[datetime] = _created()
     actor: Mapped[str | None] = mapped_column(sa.String(120))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # PostgreSQL: the writing transaction's id (set by a column default). Readers only take events from
+    # transactions older than every one still running, so a later commit of an earlier `seq` is never
+    # skipped. SQLite runs one writer at a time, so there commit order is `seq` order and this stays NULL.
+    tx_id: Mapped[int | None] = mapped_column(sa.BigInteger, server_default=sa.FetchedValue())
 
 
 class IdempotencyRecord(Base):
