@@ -21,6 +21,7 @@ from core.domain.geo import Point
 from core.services.context import Actor, ServiceContext
 from core.services.events import EventBus
 from core.services.paging import Page
+from fieldwork.storage import BlobStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Runtime:
     jwt_auth: JWTAuth[Actor, Token]
     access_ttl: timedelta
     refresh_ttl: timedelta
+    blobs: BlobStore | None = None
     reject_off_site_check_ins: bool = False
 
 

@@ -39,6 +39,8 @@ from core.store.models import IdempotencyRecord
 HEADER = b"idempotency-key"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY = 200
+# A keyed request is read whole before it runs (to fingerprint it); nothing larger is buffered.
+MAX_BODY = 20 * 1024 * 1024
 # Headers worth replaying: the representation and its version.
 KEPT_HEADERS = frozenset({b"content-type", b"etag", b"location"})
 
@@ -63,6 +65,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
             return
         store = _Store(scope)
         body = await _read_body(receive)
+        if body is None:
+            await _problem(send, 413, f"the request body is larger than {MAX_BODY // (1024 * 1024)} MB")
+            return
         fingerprint = _fingerprint(http, body)
         claim = await anyio.to_thread.run_sync(store.claim, actor.user_id, key, http, fingerprint)
         if isinstance(claim, IdempotencyRecord):
@@ -167,13 +172,18 @@ async def _replay_or_refuse(send: Send, record: IdempotencyRecord, fingerprint: 
         await send(end)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None as soon as it exceeds MAX_BODY (the rest is not read)."""
+    chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body"):
             break
     return b"".join(chunks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from litestar import Litestar
 from sqlalchemy.engine import Engine
@@ -15,6 +16,7 @@ from core.domain.clock import Clock, SystemClock
 from core.services.events import EventBus
 from core.store.db import make_engine, make_sessionmaker
 from fieldops.settings import Settings
+from fieldwork.storage import LocalBlobStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, engine: Engi
         jwt_auth=make_jwt_auth(settings.resolved_secret_key(), access_ttl),
         access_ttl=access_ttl,
         refresh_ttl=timedelta(days=settings.refresh_token_days),
+        blobs=LocalBlobStore(Path(settings.data_dir) / "blobs"),
         reject_off_site_check_ins=settings.reject_off_site_check_ins,
     )
     return System(settings, engine, runtime)

@@ -34,7 +34,7 @@ def _check_time(ctx: ServiceContext, occurred_at: datetime) -> None:
         )
 
 
-def _my_visit(ctx: ServiceContext, visit_id: int) -> Visit:
+def my_visit(ctx: ServiceContext, visit_id: int) -> Visit:
     engineer = my_engineer(ctx)
     visit = ctx.session.get(Visit, visit_id)
     if visit is None or visit.engineer_id != engineer.id:
@@ -81,12 +81,12 @@ def _state(visit: Visit) -> wire.VisitState:
 
 def accept(ctx: ServiceContext, visit_id: int, move: wire.Move, version: int | None) -> wire.VisitState:
     _check_time(ctx, move.occurred_at)
-    return _state(_advance(ctx, _my_visit(ctx, visit_id), VisitStatus.ACCEPTED, version, move.occurred_at))
+    return _state(_advance(ctx, my_visit(ctx, visit_id), VisitStatus.ACCEPTED, version, move.occurred_at))
 
 
 def decline(ctx: ServiceContext, visit_id: int, move: wire.Decline, version: int | None) -> wire.VisitState:
     _check_time(ctx, move.occurred_at)
-    visit = _my_visit(ctx, visit_id)
+    visit = my_visit(ctx, visit_id)
     check_version(visit.version, version)
     return _state(
         visits.transition_visit(ctx, visit.id, VisitStatus.DECLINED, reason=move.reason, at=move.occurred_at)
@@ -95,7 +95,7 @@ def decline(ctx: ServiceContext, visit_id: int, move: wire.Decline, version: int
 
 def en_route(ctx: ServiceContext, visit_id: int, move: wire.EnRoute, version: int | None) -> wire.VisitState:
     _check_time(ctx, move.occurred_at)
-    visit = _my_visit(ctx, visit_id)
+    visit = my_visit(ctx, visit_id)
     if move.eta is not None:
         if move.eta < move.occurred_at:
             raise Invalid("eta is before the time you set off", field="eta")
@@ -113,7 +113,7 @@ def check_in(
 ) -> wire.VisitState:
     """Arrive on site. A fix outside the geofence is kept and flagged to the dispatcher (or refused)."""
     _check_time(ctx, move.occurred_at)
-    visit = _my_visit(ctx, visit_id)
+    visit = my_visit(ctx, visit_id)
     site = visit.work_order.site
     fix = judge(site.lat, site.lon, site.geofence_radius_m, move.lat, move.lon, move.accuracy_m)
     if not fix.on_site and reject_off_site:

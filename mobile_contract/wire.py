@@ -180,6 +180,22 @@ class CheckIn(Move):
     accuracy_m: Annotated[float, Meta(ge=0, le=10_000)]
 
 
+class PhotoInfo(Wire):
+    """An uploaded photo. Upload: multipart/form-data with `file` and optional `category`
+    (before/after/other), `caption`, `taken_at`, `lat`, `lon`."""
+
+    photo_id: int
+    work_order_id: int
+    content_type: str
+    size_bytes: int
+    sha256: str
+    category: str
+    caption: str | None
+    taken_at: datetime | None
+    # True when these exact bytes were already on the job (a retried upload): nothing new was stored.
+    duplicate: bool
+
+
 class VisitState(Wire):
     visit_id: int
     status: str

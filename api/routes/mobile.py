@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, MultipartBody, QueryParameter
 from sqlalchemy.orm import Session
 
 from api.access import needs, public
 from api.auth import issue_tokens
 from api.deps import Ctx, expected_version, runtime
 from api.routes.auth import refreshed_user
+from core.domain.errors import Invalid
 from core.services.context import Actor, Role, ServiceContext
 from core.services.events import audit
 from core.services.users import authenticate
 from core.store.models import Engineer, User
-from fieldwork import day, moves, sync
+from fieldwork import day, moves, photos, sync
 from mobile_contract import wire
 
 MOBILE = needs("mobile")
@@ -40,6 +43,16 @@ def _session_for(request: Request[Any, Any, Any], session: Session, user: User) 
         engineer_id=engineer.id,
         engineer_name=engineer.name,
     )
+
+
+@dataclass
+class PhotoForm:
+    file: UploadFile
+    category: str = "other"
+    caption: str | None = None
+    taken_at: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
 
 
 class MobileController(Controller):
@@ -119,3 +132,45 @@ class MobileController(Controller):
         """Arrive on site with a GPS fix; outside the site's geofence it is flagged to the dispatcher."""
         reject = runtime(request.app.state).reject_off_site_check_ins
         return moves.check_in(ctx, visit_id, data, expected_version(if_match), reject_off_site=reject)
+
+    @post(
+        "/visits/{visit_id:int}/photos",
+        opt=MOBILE,
+        sync_to_thread=True,
+        request_max_body_size=photos.MAX_PHOTO_BYTES + 64 * 1024,
+    )
+    def add_photo(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        visit_id: FromPath[int],
+        data: MultipartBody[PhotoForm],
+    ) -> Response[wire.PhotoInfo]:
+        """Upload a photo (JPEG, PNG or HEIC by content, at most 15 MB); the same bytes twice: kept once."""
+        store = runtime(request.app.state).blobs
+        assert store is not None, "the blob store is wired at start-up"
+        if len(data.caption or "") > 500:
+            raise Invalid("a caption may be at most 500 characters", field="caption")
+        photo, created = photos.add_photo(
+            ctx,
+            store,
+            visit_id,
+            data.file.file.read(),
+            category=data.category,
+            caption=data.caption,
+            taken_at=data.taken_at,
+            lat=data.lat,
+            lon=data.lon,
+        )
+        info = wire.PhotoInfo(
+            photo_id=photo.id,
+            work_order_id=photo.work_order_id,
+            content_type=photo.content_type,
+            size_bytes=photo.size_bytes,
+            sha256=photo.content_hash,
+            category=photo.category,
+            caption=photo.caption,
+            taken_at=photo.taken_at,
+            duplicate=not created,
+        )
+        return Response(info, status_code=201 if created else 200)

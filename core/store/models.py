@@ -355,3 +355,24 @@ class IdempotencyRecord(Base):
     response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = _created()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Photo(Base):
+    """A photo taken for a work order; the bytes live in the blob store under their SHA-256."""
+
+    __tablename__ = "photos"
+    __table_args__ = (sa.UniqueConstraint("work_order_id", "content_hash"),)
+    id: Mapped[int] = _pk()
+    work_order_id: Mapped[int] = _fk("work_orders.id")
+    # Kept when the visit is withdrawn: the photo belongs to the job, not to one trip.
+    visit_id: Mapped[int | None] = _fk("visits.id", nullable=True, index=False)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size_bytes: Mapped[int] = mapped_column(sa.Integer)
+    category: Mapped[str] = mapped_column(sa.String(16))
+    caption: Mapped[str | None] = mapped_column(sa.String(500))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    uploaded_by: Mapped[str | None] = mapped_column(sa.String(120))
+    created_at: Mapped[datetime] = _created()
