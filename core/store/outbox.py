@@ -26,11 +26,25 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# The oldest transaction still in progress in our snapshot that could have written to this database.
+# Transactions that pg_stat_activity places in *another* database cannot touch our outbox, so they are
+# skipped (xids are cluster-wide); one it cannot place is counted as ours, so nothing is ever passed over.
+_HORIZON = sa.text("""
+    SELECT coalesce(
+        (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+          WHERE NOT EXISTS (
+              SELECT 1 FROM pg_stat_activity a
+               WHERE a.backend_xid IS NOT NULL
+                 AND a.datname IS DISTINCT FROM current_database()
+                 AND a.backend_xid::text::bigint = (x::text::bigint & 4294967295))),
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+""").columns(sa.column("horizon", sa.BigInteger))
+
+
 def _settled(session: Session) -> ColumnElement[bool]:
     if not _postgres(session):
         return sa.true()
-    xmin = sa.cast(sa.cast(sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot()), sa.Text), sa.BigInteger)
-    return OutboxEvent.tx_id < xmin
+    return OutboxEvent.tx_id < _HORIZON.scalar_subquery()
 
 
 def _key(session: Session) -> list[sa.SQLColumnExpression[int]]:
