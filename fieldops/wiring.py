@@ -17,6 +17,7 @@ from core.services.events import EventBus
 from core.store.db import make_engine, make_sessionmaker
 from fieldops.settings import Settings
 from fieldwork.storage import LocalBlobStore
+from inventory.subscriptions import subscribe as subscribe_inventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,13 @@ def build_system(settings: Settings, *, clock: Clock | None = None, engine: Engi
     sessions = make_sessionmaker(engine)
     bus = EventBus()
     bus.attach(sessions)
+    clock = clock or SystemClock()
+    # Parts are reserved when a visit is assigned and released when it is withdrawn.
+    subscribe_inventory(bus, sessions, clock)
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     runtime = Runtime(
         sessions=sessions,
-        clock=clock or SystemClock(),
+        clock=clock,
         bus=bus,
         jwt_auth=make_jwt_auth(settings.resolved_secret_key(), access_ttl),
         access_ttl=access_ttl,
