@@ -40,11 +40,32 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "devices.manage": frozenset({A}),
     "alarms.read": frozenset({A, D}),
     "alarms.write": frozenset({A, D}),
+    # Planning (dispatch/): optimisation proposals, committed plans, pins.
+    "plans.read": frozenset({A, D}),
+    "plans.write": frozenset({A, D}),
+    # Automation: rules are admin business; dispatchers see them and work the tasks and escalations.
+    "rules.read": frozenset({A, D}),
+    "rules.manage": frozenset({A}),
+    "tasks.read": frozenset({A, D}),
+    "tasks.write": frozenset({A, D}),
+    "integrations.manage": frozenset({A}),
+    # Service desk: agents log calls and work the triage queue; customers use the portal (their company only).
+    "intake.write": frozenset({A, D}),
+    "triage.read": frozenset({A, D}),
+    "triage.write": frozenset({A, D}),
+    "portal": frozenset({C}),
+    "knowledge.read": frozenset({A, D, E}),
+    "knowledge.write": frozenset({A, D}),
+    "surveys.read": frozenset({A, D}),
+    "surveys.manage": frozenset({A}),
+    "customers.insight": frozenset({A, D}),
+    # The dispatcher's console: the board and its live feed (engineers use the app, not the console).
+    "board.read": frozenset({A, D}),
 }
 
 
 # Served to anyone: liveness/readiness probes and the API documentation.
-PUBLIC_PATHS = ("/health", "/ready", "/schema")
+PUBLIC_PATHS = ("/health", "/ready", "/schema", "/console")
 
 
 def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

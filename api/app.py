@@ -15,9 +15,14 @@ from api.access import permission_guard
 from api.deps import Runtime, provide_ctx, provide_session
 from api.idempotency import IdempotencyMiddleware
 from api.problems import handle_exception
+from api.routes import automation as automation_routes
+from api.routes import console as console_routes
+from api.routes import dispatch as dispatch_routes
 from api.routes import inventory as inventory_routes
 from api.routes import iot as iot_routes
+from api.routes import servicedesk as servicedesk_routes
 from api.routes.auth import AuthController
+from api.routes.fieldwork import FieldworkController
 from api.routes.health import health, ready
 from api.routes.mobile import MobileController
 from api.routes.records import (
@@ -44,8 +49,13 @@ ROUTES: list[ControllerRouterHandler] = [
     EngineerController,
     SetupController,
     MobileController,
+    FieldworkController,
     *inventory_routes.ROUTES,
     *iot_routes.ROUTES,
+    *dispatch_routes.ROUTES,
+    *automation_routes.ROUTES,
+    *servicedesk_routes.ROUTES,
+    *console_routes.ROUTES,
 ]
 
 

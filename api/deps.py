@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -36,6 +36,9 @@ class Runtime:
     refresh_ttl: timedelta
     blobs: BlobStore | None = None
     reject_off_site_check_ins: bool = False
+    live_stream_seconds: float = 300.0
+    # What features put here when wired (their settings and adapters), keyed by feature name.
+    features: dict[str, object] = field(default_factory=dict)
 
 
 # How handlers ask for the use-case context (provided per request by `provide_ctx`).

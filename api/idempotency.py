@@ -11,6 +11,7 @@ A 5xx outcome is not stored, so the client may retry with the same key.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, cast
 
 import anyio.to_thread
@@ -203,7 +204,17 @@ def _replaying(body: bytes) -> Receive:
     return receive
 
 
+_BOUNDARY = re.compile(rb'boundary="?([^";,\s]+)"?', re.IGNORECASE)
+
+
 def _fingerprint(scope: HTTPScope, body: bytes) -> str:
+    # A retried multipart upload is the same request under a fresh random boundary: judge the parts,
+    # not the separator.
+    content_type = _header(scope, b"content-type") or ""
+    if content_type.lower().startswith("multipart/"):
+        found = _BOUNDARY.search(content_type.encode("latin-1"))
+        if found:
+            body = body.replace(found.group(1), b"<boundary>")
     digest = hashlib.sha256()
     for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body):
         digest.update(len(part).to_bytes(8, "big"))

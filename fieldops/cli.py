@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from typing import Any
 
 import click
+import msgspec
 
 from fieldops.settings import Settings, load_settings
 
@@ -22,8 +26,6 @@ def cli(ctx: click.Context) -> None:
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     base: Settings = ctx.obj
-    import msgspec
-
     return msgspec.structs.replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -41,6 +43,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
     from fieldops.wiring import build_app, build_system
 
     settings = _settings(ctx, host=host, port=port)
+    if demo and "FIELDOPS_DEMO_DEVICES" not in os.environ:
+        # The demo's machines talk real MQTT to the embedded broker, a few of them drifting towards failure.
+        settings = msgspec.structs.replace(settings, demo_devices=12)
     configure_logging(settings.log_format, settings.log_level)
     system = build_system(settings)
     if settings.is_embedded_db or settings.auto_migrate:
@@ -50,8 +55,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
         from fieldops.demo import load_demo
 
         load_demo(system, echo=lambda line: click.echo(line, err=True))
+    from fieldops.features import start_features
+
+    # uvicorn re-raises SIGTERM once it has shut down; exiting normally lets the features below stop cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stops = start_features(system)
     click.echo(f"fieldops listening on http://{settings.host}:{settings.port}  (API docs: /schema)", err=True)
-    uvicorn.run(build_app(system), host=settings.host, port=settings.port, log_level=settings.log_level)
+    try:
+        uvicorn.run(build_app(system), host=settings.host, port=settings.port, log_level=settings.log_level)
+    finally:
+        for stop in reversed(stops):
+            stop()
 
 
 @cli.command()
@@ -132,11 +146,11 @@ def user_add(
 
 
 def _register_feature_commands() -> None:
-    from fieldops.commands.inventory import inventory
-    from fieldops.commands.iot import iot
+    from fieldops.features import FEATURES
 
-    cli.add_command(inventory)
-    cli.add_command(iot)
+    for feature in FEATURES:
+        for command in feature.COMMANDS:
+            cli.add_command(command)
 
 
 _register_feature_commands()

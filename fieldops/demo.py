@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import msgspec
 import sqlalchemy as sa
 
 from core.domain.lifecycle import VisitStatus, WorkOrderStatus
@@ -85,6 +86,9 @@ def load_demo(system: System, *, force: bool = False, echo: Callable[[str], None
         ctx = ServiceContext(session, rt.clock, Actor.system("demo"))
         rng = random.Random(20261122)
         _load(ctx, rng, echo)
+        from fieldops.features import seed_feature_demos
+
+        seed_feature_demos(system, ctx, echo)
     echo(
         "demo: sign in as dispatcher / dispatcher-demo "
         "(admin / admin-demo; engineers eng1…eng10 / engineer-demo)"
@@ -120,6 +124,7 @@ def _load(ctx: ServiceContext, rng: random.Random, echo: Callable[[str], None]) 
         )
         for c, n, cat, mf, skill in MODELS
     ]
+    _fieldwork_setup(ctx)
 
     echo("demo: customers, contracts, sites, assets")
     assets = []
@@ -271,3 +276,54 @@ def _advance(
             workorders.transition_work_order(
                 ctx, wo_id, WorkOrderStatus.ON_HOLD, "等待客户确认备件 / waiting for parts", None
             )
+
+
+def _fieldwork_setup(ctx: ServiceContext) -> None:
+    """What finishing a job needs: the labour rates and a checklist for preventive maintenance."""
+    from decimal import Decimal
+
+    from fieldwork import checklists
+    from fieldwork.models import RateCard
+
+    ctx.session.add(
+        RateCard(
+            currency="CNY",
+            call_out_fee=Decimal("150.00"),
+            hourly_rate=Decimal("320.00"),
+            travel_hourly_rate=Decimal("120.00"),
+            increment_minutes=15,
+            minimum_minutes=30,
+        )
+    )
+    items = [
+        {
+            "key": "power_isolated",
+            "label": "Power isolated before work",
+            "label_zh": "作业前已断电挂牌",
+            "type": "yes_no",
+            "required": True,
+        },
+        {
+            "key": "filters",
+            "label": "Filters",
+            "label_zh": "滤网状况",
+            "type": "choice",
+            "options": ["clean", "cleaned", "replaced"],
+            "required": True,
+        },
+        {
+            "key": "reading",
+            "label": "Main reading after service",
+            "label_zh": "保养后主要读数",
+            "type": "number",
+            "required": False,
+        },
+        {"key": "advice", "label": "Advice to the customer", "label_zh": "给客户的建议", "type": "text"},
+    ]
+    checklists.save_template(
+        ctx,
+        msgspec.convert(
+            {"name": "Preventive maintenance / 预防性维护", "kind": "preventive", "items": items},
+            checklists.TemplateInput,
+        ),
+    )

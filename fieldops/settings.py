@@ -31,6 +31,29 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reject_off_site_check_ins: bool = False
     # Whether `serve` applies migrations itself (always on for SQLite; opt in for PostgreSQL).
     auto_migrate: bool = False
+    # IoT: telemetry older than this is dropped by `fieldops iot maintain` (whole partitions on PostgreSQL).
+    telemetry_retention_days: Annotated[int, Meta(ge=1)] = 400
+    # `fieldops serve` also simulates this many demo devices over MQTT (0: none).
+    demo_devices: Annotated[int, Meta(ge=0)] = 0
+    # Dispatch: travel times from an OSRM-compatible /table service when set, else straight line × circuity.
+    osrm_url: str = ""
+    travel_speed_kmh: Annotated[float, Meta(gt=0)] = 30.0
+    travel_circuity: Annotated[float, Meta(ge=1)] = 1.35
+    optimizer_seconds: Annotated[float, Meta(gt=0, le=600)] = 10.0
+    # Outgoing e-mail (acknowledgements, notifications): smtp://user:pass@host:port; empty: not sent, logged.
+    smtp_url: str = ""
+    mail_from: str = "fieldops@localhost"
+    # Blob storage for photos and attachments: empty = data_dir/blobs; s3://bucket/prefix for S3-compatible.
+    blob_url: str = ""
+    # Service desk: where `fieldops intake smtp` listens (and whether `serve` runs it too); the public base
+    # address put into links sent to customers (surveys, portal).
+    intake_smtp_host: str = "127.0.0.1"
+    intake_smtp_port: Annotated[int, Meta(ge=1, le=65535)] = 2525
+    intake_smtp_in_serve: bool = False
+    public_url: str = ""
+    # The console's live feed ends after this long; the page reconnects from its cursor, so nothing is missed
+    # and no connection (or database poll) outlives a closed laptop for long.
+    live_stream_seconds: Annotated[float, Meta(gt=0, le=3600)] = 300.0
 
     @property
     def is_embedded_db(self) -> bool:

@@ -15,9 +15,9 @@ from api.deps import Runtime
 from core.domain.clock import Clock, SystemClock
 from core.services.events import EventBus
 from core.store.db import make_engine, make_sessionmaker
+from fieldops.features import wire_features
 from fieldops.settings import Settings
-from fieldwork.storage import LocalBlobStore
-from inventory.subscriptions import subscribe as subscribe_inventory
+from fieldwork.storage import blob_store_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,6 @@ def build_system(settings: Settings, *, clock: Clock | None = None, engine: Engi
     bus = EventBus()
     bus.attach(sessions)
     clock = clock or SystemClock()
-    # Parts are reserved when a visit is assigned and released when it is withdrawn.
-    subscribe_inventory(bus, sessions, clock)
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     runtime = Runtime(
         sessions=sessions,
@@ -43,10 +41,13 @@ def build_system(settings: Settings, *, clock: Clock | None = None, engine: Engi
         jwt_auth=make_jwt_auth(settings.resolved_secret_key(), access_ttl),
         access_ttl=access_ttl,
         refresh_ttl=timedelta(days=settings.refresh_token_days),
-        blobs=LocalBlobStore(Path(settings.data_dir) / "blobs"),
+        blobs=blob_store_for(settings.blob_url, Path(settings.data_dir) / "blobs"),
         reject_off_site_check_ins=settings.reject_off_site_check_ins,
+        live_stream_seconds=settings.live_stream_seconds,
     )
-    return System(settings, engine, runtime)
+    system = System(settings, engine, runtime)
+    wire_features(system)
+    return system
 
 
 def build_app(system: System) -> Litestar:

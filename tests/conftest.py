@@ -90,7 +90,9 @@ def clock() -> FixedClock:
 @pytest.fixture
 def system(engine: Engine, clock: FixedClock, tmp_path: Path) -> System:
     settings = Settings(
-        data_dir=str(tmp_path / "data"), secret_key="test-secret-key-of-sufficient-length-32b"
+        data_dir=str(tmp_path / "data"),
+        secret_key="test-secret-key-of-sufficient-length-32b",
+        live_stream_seconds=0.3,
     )
     return build_system(settings, clock=clock, engine=engine)
 

@@ -35,8 +35,15 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "FIELDOPS_DATA_DIR": str(tmp_path / "data"), "FIELDOPS_PORT": str(port)}
+    env = {
+        **os.environ,
+        "FIELDOPS_DATA_DIR": str(tmp_path / "data"),
+        "FIELDOPS_PORT": str(port),
+        # The embedded broker too gets a free port, so a served demo never collides with another.
+        "FIELDOPS_EMBEDDED_MQTT_PORT": str(free_port()),
+    }
     env.pop("FIELDOPS_DATABASE_URL", None)
+    env.pop("FIELDOPS_MQTT_URL", None)
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "fieldops.cli", "serve", "--demo"],

@@ -14,6 +14,7 @@ from fieldops.settings import Settings
 
 if TYPE_CHECKING:
     from core.services.context import ServiceContext
+    from fieldops.wiring import System
     from inventory.reorder import Proposal
 
 T = TypeVar("T")
@@ -177,3 +178,13 @@ def _write(text: str, file: Path | None) -> None:
     else:
         file.write_text(text, encoding="utf-8")
         click.echo(f"wrote {file}", err=True)
+
+
+COMMANDS: list[click.Command] = [inventory]
+
+
+def wire(system: System) -> None:
+    from inventory.subscriptions import subscribe
+
+    # Parts are reserved when a visit is assigned and released when it is withdrawn.
+    subscribe(system.runtime.bus, system.runtime.sessions, system.runtime.clock)
