@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from core.domain.errors import Forbidden
 from core.domain.lifecycle import ACTIVE_VISIT_STATUSES
 from core.domain.workorders import Priority
+from core.services import annex
 from core.services.context import ServiceContext
 from core.store import outbox
 from core.store.models import Asset, Engineer, Site, Visit, WorkOrder
@@ -56,17 +58,49 @@ def my_day(ctx: ServiceContext, on: date, van: Mapping[str, int] | None = None) 
         .order_by(Visit.planned_start.is_(None), Visit.planned_start, Visit.id)
     ).all()
     today = ctx.now().date()
+    facts = Facts.of(ctx, visits)
     return wire.DayPlan(
         date=on,
         engineer_id=engineer.id,
-        visits=[card(ctx, v, n, today, van) for n, v in enumerate(visits, start=1)],
+        visits=[card(ctx, v, n, today, van, facts) for n, v in enumerate(visits, start=1)],
         sync_cursor=outbox.encode(cursor),
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Evidence and open alarms for a batch of visits, read in one go per feature."""
+
+    by_work_order: dict[int, list[annex.Fact]]
+    by_asset: dict[int, list[annex.Fact]]
+
+    @classmethod
+    def of(cls, ctx: ServiceContext, visits: Sequence[Visit]) -> Facts:
+        wo_ids = [v.work_order_id for v in visits]
+        asset_ids = sorted({v.work_order.asset_id for v in visits if v.work_order.asset_id is not None})
+        return cls(annex.work_order_facts(ctx.session, wo_ids), annex.asset_facts(ctx.session, asset_ids))
+
+
+def finding(fact: annex.Fact) -> wire.Finding:
+    return wire.Finding(
+        source=fact.source,
+        kind=fact.kind,
+        summary=fact.summary,
+        raised_at=fact.raised_at,
+        severity=fact.severity,
+        details=dict(fact.details),
+    )
+
+
 def card(
-    ctx: ServiceContext, visit: Visit, sequence: int, today: date, van: Mapping[str, int] | None = None
+    ctx: ServiceContext,
+    visit: Visit,
+    sequence: int,
+    today: date,
+    van: Mapping[str, int] | None = None,
+    facts: Facts | None = None,
 ) -> wire.VisitCard:
+    facts = facts or Facts.of(ctx, [visit])
     wo = visit.work_order
     site, contract, asset = wo.site, wo.contract, wo.asset
     return wire.VisitCard(
@@ -96,6 +130,7 @@ def card(
                 )
                 for p in wo.required_parts
             ],
+            evidence=[finding(f) for f in facts.by_work_order.get(wo.id, [])],
         ),
         site=wire.SiteInfo(
             id=site.id,
@@ -115,11 +150,13 @@ def card(
             covers_labour=bool(contract and contract.covers_labour),
             covers_parts=bool(contract and contract.covers_parts),
         ),
-        asset=_asset(ctx, asset, wo.id, today) if asset else None,
+        asset=_asset(ctx, asset, wo.id, today, facts.by_asset.get(asset.id, [])) if asset else None,
     )
 
 
-def _asset(ctx: ServiceContext, asset: Asset, current_wo: int, today: date) -> wire.AssetInfo:
+def _asset(
+    ctx: ServiceContext, asset: Asset, current_wo: int, today: date, alarms: Sequence[annex.Fact]
+) -> wire.AssetInfo:
     history = ctx.session.scalars(
         sa.select(WorkOrder)
         .where(WorkOrder.asset_id == asset.id, WorkOrder.id != current_wo)
@@ -138,4 +175,5 @@ def _asset(ctx: ServiceContext, asset: Asset, current_wo: int, today: date) -> w
             wire.PastJob(reference=w.reference, title=w.title, status=w.status, resolved_at=w.resolved_at)
             for w in history
         ],
+        open_alarms=[finding(f) for f in alarms],
     )

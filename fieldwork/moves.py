@@ -21,7 +21,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=14)
 
 
-def _check_time(ctx: ServiceContext, occurred_at: datetime) -> None:
+def check_time(ctx: ServiceContext, occurred_at: datetime) -> None:
     now = ctx.now()
     if occurred_at > now + CLOCK_SKEW:
         raise Invalid(
@@ -68,7 +68,7 @@ def _advance(
     return visits.transition_visit(ctx, visit.id, target, at=at)
 
 
-def _state(visit: Visit) -> wire.VisitState:
+def state_of(visit: Visit) -> wire.VisitState:
     return wire.VisitState(
         visit_id=visit.id,
         status=visit.status,
@@ -80,27 +80,27 @@ def _state(visit: Visit) -> wire.VisitState:
 
 
 def accept(ctx: ServiceContext, visit_id: int, move: wire.Move, version: int | None) -> wire.VisitState:
-    _check_time(ctx, move.occurred_at)
-    return _state(_advance(ctx, my_visit(ctx, visit_id), VisitStatus.ACCEPTED, version, move.occurred_at))
+    check_time(ctx, move.occurred_at)
+    return state_of(_advance(ctx, my_visit(ctx, visit_id), VisitStatus.ACCEPTED, version, move.occurred_at))
 
 
 def decline(ctx: ServiceContext, visit_id: int, move: wire.Decline, version: int | None) -> wire.VisitState:
-    _check_time(ctx, move.occurred_at)
+    check_time(ctx, move.occurred_at)
     visit = my_visit(ctx, visit_id)
     check_version(visit.version, version)
-    return _state(
+    return state_of(
         visits.transition_visit(ctx, visit.id, VisitStatus.DECLINED, reason=move.reason, at=move.occurred_at)
     )
 
 
 def en_route(ctx: ServiceContext, visit_id: int, move: wire.EnRoute, version: int | None) -> wire.VisitState:
-    _check_time(ctx, move.occurred_at)
+    check_time(ctx, move.occurred_at)
     visit = my_visit(ctx, visit_id)
     if move.eta is not None:
         if move.eta < move.occurred_at:
             raise Invalid("eta is before the time you set off", field="eta")
         visit.eta = move.eta
-    return _state(_advance(ctx, visit, VisitStatus.EN_ROUTE, version, move.occurred_at))
+    return state_of(_advance(ctx, visit, VisitStatus.EN_ROUTE, version, move.occurred_at))
 
 
 def check_in(
@@ -112,7 +112,7 @@ def check_in(
     reject_off_site: bool = False,
 ) -> wire.VisitState:
     """Arrive on site. A fix outside the geofence is kept and flagged to the dispatcher (or refused)."""
-    _check_time(ctx, move.occurred_at)
+    check_time(ctx, move.occurred_at)
     visit = my_visit(ctx, visit_id)
     site = visit.work_order.site
     fix = judge(site.lat, site.lon, site.geofence_radius_m, move.lat, move.lon, move.accuracy_m)
@@ -137,4 +137,16 @@ def check_in(
                 "accuracy_m": move.accuracy_m,
             },
         )
-    return _state(_advance(ctx, visit, VisitStatus.ON_SITE, version, move.occurred_at))
+    return state_of(_advance(ctx, visit, VisitStatus.ON_SITE, version, move.occurred_at))
+
+
+_WORKING = (VisitStatus.ON_SITE, VisitStatus.WORK_DONE)
+
+
+def working_visit(ctx: ServiceContext, visit_id: int) -> Visit:
+    """My visit while I am working on site: checked in, not yet signed off."""
+    visit = my_visit(ctx, visit_id)
+    if visit.status not in _WORKING:
+        hint = "check in first" if visit.status != VisitStatus.SIGNED_OFF else "the customer has signed off"
+        raise Conflict(f"visit {visit.id} is {visit.status}: {hint}")
+    return visit

@@ -146,8 +146,12 @@ def apply_adjustment(
 # ---------------------------------------------------------------- for a work order
 
 
-def consume(ctx: ServiceContext, data: ConsumeInput) -> list[LevelView]:
-    """Parts used on a job. What was reserved for this job at that location is used first."""
+def consume(ctx: ServiceContext, data: ConsumeInput, *, commit: bool = True) -> list[LevelView]:
+    """Parts used on a job. What was reserved for this job at that location is used first.
+
+    `commit=False` leaves the transaction open for a caller that books more in the same breath
+    (the engineer finishing a job with parts still to book).
+    """
     wo = _stock_work_order(ctx, data.work_order_id)
     location = usable_location(ctx, data.location_id, "location_id", _engineer_for(ctx, wo))
     lines = resolve(ctx.session, data.lines)
@@ -165,6 +169,9 @@ def consume(ctx: ServiceContext, data: ConsumeInput) -> list[LevelView]:
     payload = {"location_id": location.id, "location_code": location.code, "lines": summary}
     audit(ctx, "work_order", wo.id, "parts_consumed", reason=data.note, data=payload)
     emit(ctx, "stock.consumed", "work_order", wo.id, payload)
+    if not commit:
+        ctx.session.flush()
+        return []
     ctx.session.commit()
     return levels(ctx.session, [(line.part.id, location.id) for line in lines])
 

@@ -6,7 +6,7 @@ Every mutating call takes an idempotency key: replaying the same call with the s
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -117,3 +117,86 @@ class MobileClient:
             idempotency_key=key or str(uuid.uuid4()),
             version=version,
         )
+
+    # ------------------------------------------------------------ on site
+
+    def my_van(self) -> list[wire.StockLine]:
+        return self._call("GET", "/van", list[wire.StockLine])
+
+    def consume_parts(
+        self, visit_id: int, move: wire.PartsMove, *, key: str | None = None
+    ) -> wire.PartsState:
+        return self._post(f"/visits/{visit_id}/parts/consume", wire.PartsState, move, key)
+
+    def return_parts(self, visit_id: int, move: wire.PartsMove, *, key: str | None = None) -> wire.PartsState:
+        return self._post(f"/visits/{visit_id}/parts/return", wire.PartsState, move, key)
+
+    def checklist(self, visit_id: int) -> wire.Checklist:
+        return self._call("GET", f"/visits/{visit_id}/checklist", wire.Checklist)
+
+    def answer_checklist(
+        self, visit_id: int, answers: wire.ChecklistAnswers, *, key: str | None = None
+    ) -> wire.Checklist:
+        return self._post(f"/visits/{visit_id}/checklist", wire.Checklist, answers, key)
+
+    def add_note(self, visit_id: int, note: wire.NewNote, *, key: str | None = None) -> wire.NoteInfo:
+        return self._post(f"/visits/{visit_id}/notes", wire.NoteInfo, note, key)
+
+    def time_entries(self, visit_id: int) -> list[wire.TimeEntryInfo]:
+        return self._call("GET", f"/visits/{visit_id}/time-entries", list[wire.TimeEntryInfo])
+
+    def edit_time_entry(
+        self, visit_id: int, kind: str, change: wire.TimeEntryEdit, *, key: str | None = None
+    ) -> list[wire.TimeEntryInfo]:
+        return self._call(
+            "PUT",
+            f"/visits/{visit_id}/time-entries/{kind}",
+            list[wire.TimeEntryInfo],
+            change,
+            idempotency_key=key or str(uuid.uuid4()),
+        )
+
+    def work_done(
+        self, visit_id: int, body: wire.WorkDone, *, key: str | None = None, version: int | None = None
+    ) -> wire.VisitState:
+        return self._move(visit_id, "work-done", body, key, version)
+
+    def sign_off(
+        self, visit_id: int, body: wire.SignOffBody, *, key: str | None = None, version: int | None = None
+    ) -> wire.SignedOff:
+        return self._call(
+            "POST",
+            f"/visits/{visit_id}/sign-off",
+            wire.SignedOff,
+            body,
+            idempotency_key=key or str(uuid.uuid4()),
+            version=version,
+        )
+
+    def upload_photo(
+        self,
+        visit_id: int,
+        data: bytes,
+        *,
+        category: str = "other",
+        caption: str | None = None,
+        taken_at: datetime | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        key: str | None = None,
+    ) -> wire.PhotoInfo:
+        form = {"category": category, "caption": caption, "lat": lat, "lon": lon}
+        if taken_at is not None:
+            form["taken_at"] = taken_at.isoformat()
+        response = self.http.post(
+            f"{BASE}/visits/{visit_id}/photos",
+            headers=self._headers(idempotency_key=key or str(uuid.uuid4())),
+            files={"file": ("photo", data, "application/octet-stream")},
+            data={k: str(v) for k, v in form.items() if v is not None},
+        )
+        if response.status_code >= 400:
+            raise MobileApiError(response.json())
+        return msgspec.json.decode(response.content, type=wire.PhotoInfo)
+
+    def _post(self, path: str, result: type[T], body: msgspec.Struct, key: str | None) -> T:
+        return self._call("POST", path, result, body, idempotency_key=key or str(uuid.uuid4()))

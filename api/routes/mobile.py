@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -22,7 +22,8 @@ from core.services.context import Actor, Role, ServiceContext
 from core.services.events import audit
 from core.services.users import authenticate
 from core.store.models import Engineer, User
-from fieldwork import day, moves, photos, sync
+from fieldwork import checklists, completion, day, moves, notes, parts, photos, sync, timesheet
+from inventory.read_model import van_stock_of
 from mobile_contract import wire
 
 MOBILE = needs("mobile")
@@ -91,7 +92,8 @@ class MobileController(Controller):
         self, ctx: Ctx, on: Annotated[date | None, QueryParameter(name="date")] = None
     ) -> wire.DayPlan:
         """My visits for a day (default: today in my territory), in route order, ready to work offline."""
-        return day.my_day(ctx, on or ctx.now().date())
+        engineer = day.my_engineer(ctx)
+        return day.my_day(ctx, on or ctx.now().date(), van=van_stock_of(ctx.session, engineer.id))
 
     @get("/sync", opt=MOBILE, sync_to_thread=True)
     def sync(
@@ -174,3 +176,78 @@ class MobileController(Controller):
             duplicate=not created,
         )
         return Response(info, status_code=201 if created else 200)
+
+    # ------------------------------------------------------------ on site
+
+    @get("/van", opt=MOBILE, sync_to_thread=True)
+    def my_van(self, ctx: Ctx) -> list[wire.StockLine]:
+        """What my van holds that nobody has reserved, by SKU."""
+        engineer = day.my_engineer(ctx)
+        return [
+            wire.StockLine(sku=s, quantity=q)
+            for s, q in sorted(van_stock_of(ctx.session, engineer.id).items())
+        ]
+
+    @post("/visits/{visit_id:int}/parts/consume", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def consume_parts(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.PartsMove]
+    ) -> wire.PartsState:
+        """Parts used on the job (my van unless a location is named); serials scanned for tracked parts."""
+        return parts.consume(ctx, visit_id, data)
+
+    @post("/visits/{visit_id:int}/parts/return", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def return_parts(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.PartsMove]
+    ) -> wire.PartsState:
+        """Parts booked on the job but not used go back (never more than the job used)."""
+        return parts.give_back(ctx, visit_id, data)
+
+    @get("/visits/{visit_id:int}/checklist", opt=MOBILE, sync_to_thread=True)
+    def checklist(self, ctx: Ctx, visit_id: FromPath[int]) -> wire.Checklist:
+        return checklists.checklist(ctx, moves.my_visit(ctx, visit_id).work_order)
+
+    @post("/visits/{visit_id:int}/checklist", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def answer_checklist(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.ChecklistAnswers]
+    ) -> wire.Checklist:
+        moves.check_time(ctx, data.occurred_at)
+        return checklists.answer(ctx, moves.working_visit(ctx, visit_id).work_order, data.answers)
+
+    @post("/visits/{visit_id:int}/notes", opt=MOBILE, sync_to_thread=True, status_code=201)
+    def add_note(self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.NewNote]) -> wire.NoteInfo:
+        moves.check_time(ctx, data.occurred_at)
+        return notes.add_note(ctx, moves.my_visit(ctx, visit_id), data)
+
+    @get("/visits/{visit_id:int}/time-entries", opt=MOBILE, sync_to_thread=True)
+    def time_entries(self, ctx: Ctx, visit_id: FromPath[int]) -> list[wire.TimeEntryInfo]:
+        """Travel and work time, derived from my taps; correct them with a reason until sign-off."""
+        return timesheet.listing(ctx, moves.my_visit(ctx, visit_id))
+
+    @put("/visits/{visit_id:int}/time-entries/{kind:str}", opt=MOBILE, sync_to_thread=True)
+    def edit_time_entry(
+        self, ctx: Ctx, visit_id: FromPath[int], kind: FromPath[str], data: JSONBody[wire.TimeEntryEdit]
+    ) -> list[wire.TimeEntryInfo]:
+        return timesheet.edit(ctx, moves.my_visit(ctx, visit_id), kind, data)
+
+    @post("/visits/{visit_id:int}/work-done", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def work_done(
+        self, ctx: Ctx, visit_id: FromPath[int], data: JSONBody[wire.WorkDone], if_match: IfMatch = None
+    ) -> wire.VisitState:
+        """The job is done: resolution code and notes (and any parts still to book). Required checklist
+        items must be answered first."""
+        return completion.work_done(ctx, visit_id, data, expected_version(if_match))
+
+    @post("/visits/{visit_id:int}/sign-off", opt=MOBILE, sync_to_thread=True, status_code=200)
+    def sign_off(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        visit_id: FromPath[int],
+        data: JSONBody[wire.SignOffBody],
+        if_match: IfMatch = None,
+    ) -> wire.SignedOff:
+        """The customer signs (PNG or strokes) and may rate the job; the work order completes and the
+        settlement is computed in the same step."""
+        store = runtime(request.app.state).blobs
+        assert store is not None, "the blob store is wired at start-up"
+        return completion.sign_off(ctx, store, visit_id, data, expected_version(if_match))
