@@ -1,0 +1,247 @@
+"""Satisfaction surveys: CSAT (1–5), NPS (0–10), CES (1–7), answered once through a signed, expiring link.
+
+The link is `{id}.{nonce}.{signature}`: the signature (HMAC over id and nonce) rejects forged links
+before any lookup, only a hash of the whole token is stored, and answering flips `used_at` with a
+conditional UPDATE, so two clicks at once still record one answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from msgspec import Meta
+
+from core.domain.errors import Conflict, Invalid, NotFound
+from core.services.common import Email, Id, Input, get_ref
+from core.services.context import ServiceContext
+from core.services.events import audit, emit
+from core.store.models import WorkOrder
+from servicedesk import outmail
+from servicedesk.config import DeskConfig
+from servicedesk.models import SurveyInvitation, SurveyResponse
+
+Kind = Literal["csat", "nps", "ces"]
+SCALES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+QUESTIONS = {
+    "csat": "您对本次服务满意吗？(1–5) / How satisfied are you with this service? (1–5)",
+    "nps": "您向同事推荐我们的可能性有多大？(0–10) / How likely are you to recommend us? (0–10)",
+    "ces": "解决您的问题有多容易？(1–7) / How easy was it to get your issue resolved? (1–7)",
+}
+
+
+class LinkGone(Exception):
+    """The link was real but is used up or expired (410)."""
+
+
+class InviteInput(Input):
+    work_order_id: Id
+    contact_email: Email
+    kind: Kind = "csat"
+    send: bool = True
+
+
+class AnswerInput(Input):
+    score: Annotated[int, Meta(ge=0, le=10)]
+    comment: Annotated[str, Meta(max_length=4000)] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    invitation: SurveyInvitation
+    token: str
+    url: str
+    sent: bool
+
+
+def _sign(secret: str, inv_id: int, nonce: str) -> str:
+    mac = hmac.new(secret.encode(), f"survey:{inv_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode().rstrip("=")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(ctx: ServiceContext, cfg: DeskConfig, data: InviteInput) -> Invited:
+    wo = get_ref(ctx.session, WorkOrder, data.work_order_id, "work_order_id", "work order")
+    email = data.contact_email.lower()
+    now = ctx.now()
+    recent = ctx.session.scalars(
+        sa.select(SurveyInvitation.id).where(
+            SurveyInvitation.contact_email == email, SurveyInvitation.created_at > now - cfg.survey_throttle
+        )
+    ).first()
+    if recent is not None:
+        # Asking the same person too often spoils the answers and the relationship.
+        raise Conflict(f"{email} was already asked within {cfg.survey_throttle.days} days")
+    engineer_id = wo.visits[-1].engineer_id if wo.visits else None
+    inv = SurveyInvitation(
+        token_hash="pending-" + secrets.token_hex(16),
+        kind=data.kind,
+        work_order_id=wo.id,
+        customer_id=wo.customer_id,
+        contact_email=email,
+        engineer_id=engineer_id,
+        channel=wo.source,
+        expires_at=now + cfg.survey_ttl,
+        created_at=now,
+    )
+    ctx.session.add(inv)
+    ctx.session.flush()
+    nonce = secrets.token_urlsafe(12)
+    token = f"{inv.id}.{nonce}.{_sign(cfg.secret, inv.id, nonce)}"
+    inv.token_hash = _hash(token)
+    audit(ctx, "survey_invitation", inv.id, "created", data={"work_order_id": wo.id, "kind": data.kind})
+    ctx.session.commit()
+    url = f"{cfg.public_url.rstrip('/')}/surveys/{token}"
+    sent = False
+    if data.send:
+        domain = cfg.mail_from.rsplit("@", 1)[-1] or "fieldops.local"
+        sent = outmail.send(
+            cfg.smtp_url,
+            outmail.compose(
+                mail_from=cfg.mail_from,
+                to=email,
+                subject=f"[{wo.reference}] 服务评价 / How did we do?",
+                text=f"{QUESTIONS[data.kind]}\n\n{url}\n\n链接 {cfg.survey_ttl.days} 天内有效，仅可使用一次。"
+                f"\nThe link works once, for {cfg.survey_ttl.days} days.",
+                message_id=outmail.new_message_id(domain),
+            ),
+        )
+    return Invited(inv, token, url, sent)
+
+
+def open_link(ctx: ServiceContext, cfg: DeskConfig, token: str) -> SurveyInvitation:
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit():
+        raise NotFound("this survey link does not exist")
+    inv_id, nonce, sig = int(parts[0]), parts[1], parts[2]
+    if not hmac.compare_digest(sig, _sign(cfg.secret, inv_id, nonce)):
+        raise NotFound("this survey link does not exist")
+    inv = ctx.session.scalars(
+        sa.select(SurveyInvitation).where(SurveyInvitation.token_hash == _hash(token))
+    ).first()
+    if inv is None:
+        raise NotFound("this survey link does not exist")
+    if inv.used_at is not None:
+        raise LinkGone("this survey was already answered — thank you / 已提交，谢谢")
+    if inv.expires_at <= ctx.now():
+        raise LinkGone("this survey link has expired / 链接已过期")
+    return inv
+
+
+def answer(ctx: ServiceContext, cfg: DeskConfig, token: str, data: AnswerInput) -> SurveyResponse:
+    inv = open_link(ctx, cfg, token)
+    low, high = SCALES[inv.kind]
+    if not low <= data.score <= high:
+        raise Invalid(f"a {inv.kind} score is {low}–{high}", field="score")
+    now = ctx.now()
+    claimed = ctx.session.execute(
+        sa.update(SurveyInvitation)
+        .where(SurveyInvitation.id == inv.id, SurveyInvitation.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        ctx.session.rollback()
+        raise LinkGone("this survey was already answered — thank you / 已提交，谢谢")
+    resp = SurveyResponse(
+        invitation_id=inv.id,
+        kind=inv.kind,
+        score=data.score,
+        comment=data.comment,
+        work_order_id=inv.work_order_id,
+        customer_id=inv.customer_id,
+        engineer_id=inv.engineer_id,
+        channel=inv.channel,
+        answered_at=now,
+    )
+    ctx.session.add(resp)
+    ctx.session.flush()
+    emit(
+        ctx,
+        "survey.answered",
+        "work_order",
+        inv.work_order_id,
+        {
+            "work_order_id": inv.work_order_id,
+            "customer_id": inv.customer_id,
+            "rating": rating_of(inv.kind, data.score),
+            "comment": data.comment,
+            "source": "survey",
+            "kind": inv.kind,
+            "score": data.score,
+        },
+    )
+    ctx.session.commit()
+    return resp
+
+
+def rating_of(kind: str, score: int) -> int:
+    """The answer on the 1–5 scale the sign-off rating uses, so rules can treat every rating alike."""
+    low, high = SCALES[kind]
+    return 1 + round(Fraction(score - low, high - low) * 4)
+
+
+# ---------------------------------------------------------------- scores
+
+GroupBy = Literal["engineer", "customer", "channel", "month", "all"]
+
+
+def figures(scores: list[int], kind: str) -> dict[str, Any]:
+    n = len(scores)
+    out: dict[str, Any] = {"responses": n}
+    if n == 0:
+        return out
+    out["average"] = float(Fraction(sum(scores), n))
+    if kind == "nps":
+        promoters = sum(1 for s in scores if s >= 9)
+        detractors = sum(1 for s in scores if s <= 6)
+        out.update(
+            promoters=promoters,
+            passives=n - promoters - detractors,
+            detractors=detractors,
+            # % promoters − % detractors, from exact fractions (rounded only for display).
+            nps=float(Fraction(100 * (promoters - detractors), n)),
+        )
+    elif kind == "csat":
+        out["satisfied_pct"] = float(Fraction(100 * sum(1 for s in scores if s >= 4), n))
+    else:
+        out["easy_pct"] = float(Fraction(100 * sum(1 for s in scores if s >= 5), n))
+    return out
+
+
+def scores(
+    ctx: ServiceContext,
+    by: GroupBy,
+    since: datetime | None,
+    until: datetime | None,
+    tz: str = "Asia/Shanghai",
+) -> list[dict[str, Any]]:
+    from zoneinfo import ZoneInfo
+
+    query = sa.select(SurveyResponse)
+    if since is not None:
+        query = query.where(SurveyResponse.answered_at >= since)
+    if until is not None:
+        query = query.where(SurveyResponse.answered_at < until)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    zone = ZoneInfo(tz)
+    for r in ctx.session.scalars(query):
+        key = {
+            "engineer": str(r.engineer_id),
+            "customer": str(r.customer_id),
+            "channel": r.channel,
+            "month": r.answered_at.astimezone(zone).strftime("%Y-%m"),
+            "all": "all",
+        }[by]
+        groups[(key, r.kind)].append(r.score)
+    return [{by: key, "kind": kind, **figures(vals, kind)} for (key, kind), vals in sorted(groups.items())]
