@@ -1,0 +1,1 @@
+"""Automation: rules engine, escalation, tasks, proactive care, integrations (webhooks, ERP/finance)."""

@@ -1,0 +1,1 @@
+"""The automation feature's tables."""

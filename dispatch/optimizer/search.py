@@ -1,0 +1,83 @@
+"""OR-Tools search parameters in one place, so the field solver and the VRPTW front-end tune alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.constraint_solver import routing_enums_pb2
+from ortools.util.optional_boolean_pb2 import BOOL_FALSE, BOOL_TRUE
+
+_FIRST = routing_enums_pb2.FirstSolutionStrategy
+_META = routing_enums_pb2.LocalSearchMetaheuristic
+
+
+@dataclass(frozen=True, slots=True)
+class SearchProfile:
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    # Neighbourhood pruning: each LS operator looks at this share of the nearest nodes
+    # (at least `min_neighbors`); 1.0 = all. Essential past a few hundred nodes.
+    neighbors_ratio: float = 1.0
+    min_neighbors: int = 1
+    extra_lns: bool = False
+    iterated_local_search: bool = False
+    # Ruin-and-recreate (SISR) parameters, used when iterated_local_search is on.
+    sisr_max_sequence: int = 10
+    sisr_avg_removed: int = 10
+    sa_automatic_temperatures: bool = True
+    full_propagation: bool = False
+    # Check each accepted neighbour with the CP solver too (needed for constraints the routing
+    # filters do not know, e.g. the bound on moved jobs); off is much faster.
+    use_cp: bool = True
+    lns_time_limit: float = 0.1  # also bounds restoring a warm start: raise it for big models
+    # Price moves with earliest-start cumuls instead of a per-route LP/MIP. Exact for our costs
+    # (lateness is minimised by starting early; balance lives on the slack-free work dimension).
+    disable_scheduling: bool = True
+    log: bool = False
+
+
+def apply_profile(p: Any, profile: SearchProfile, time_limit: float) -> None:
+    """Fill a RoutingSearchParameters proto (untyped: ortools ships no stubs) from the profile."""
+    p.first_solution_strategy = _FIRST.Value.Value(profile.first_solution)
+    p.local_search_metaheuristic = _META.Value.Value(profile.metaheuristic)
+    p.guided_local_search_lambda_coefficient = profile.gls_lambda
+    p.ls_operator_neighbors_ratio = profile.neighbors_ratio
+    p.ls_operator_min_neighbors = profile.min_neighbors
+    p.use_full_propagation = profile.full_propagation
+    p.use_iterated_local_search = profile.iterated_local_search
+    p.log_search = profile.log
+    p.disable_scheduling_beware_this_may_degrade_performance = profile.disable_scheduling
+    p.use_cp = BOOL_TRUE if profile.use_cp else BOOL_FALSE
+    p.lns_time_limit.seconds = int(profile.lns_time_limit)
+    p.lns_time_limit.nanos = int((profile.lns_time_limit % 1) * 1e9)
+    if profile.extra_lns:
+        ops = p.local_search_operators
+        for name in (
+            "use_path_lns",
+            "use_inactive_lns",
+            "use_cross_exchange",
+            "use_relocate_neighbors",
+            "use_global_cheapest_insertion_close_nodes_lns",
+            "use_local_cheapest_insertion_close_nodes_lns",
+        ):
+            setattr(ops, name, BOOL_TRUE)
+    if profile.iterated_local_search:
+        _ruin_and_recreate(p.iterated_local_search_parameters, profile)
+    seconds = int(time_limit)
+    p.time_limit.seconds = seconds
+    p.time_limit.nanos = int((time_limit - seconds) * 1e9)
+
+
+def _ruin_and_recreate(ils: Any, profile: SearchProfile) -> None:
+    """SISR ruin (Christiaens & Vanden Berghe 2020) + cheapest-insertion recreate, SA acceptance."""
+    rr = ils.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = profile.sisr_max_sequence
+    sisr.avg_num_removed_visits = profile.sisr_avg_removed
+    sisr.bypass_factor = 0.01
+    ils.improve_perturbed_solution = True
+    sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+    sa.automatic_temperatures = profile.sa_automatic_temperatures

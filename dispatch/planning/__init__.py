@@ -1,0 +1,1 @@
+"""Planning in the service: load the day from the database, run the optimizer, propose, commit (I/O here)."""
