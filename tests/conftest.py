@@ -9,17 +9,25 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from litestar.testing import TestClient
 from sqlalchemy.engine import Engine
 
 from core.domain.clock import FixedClock
+from core.services import users
 from core.store.db import make_engine
 from fieldops.migrate import upgrade
 from fieldops.models import metadata
 from fieldops.settings import Settings
 from fieldops.wiring import System, build_app, build_system
+from iot import registry
 from tests.services import DATABASE_URL, POSTGRES_URL, postgres_reachable, unavailable
 from tests.world import World, build_world, login
+
+# Argon2 at production cost (~0.1–0.3 s per hash or sign-in here) was most of the suite's time; the
+# tests keep argon2 itself, at its cheapest parameters.
+_CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+users._hasher = registry._hasher = _CHEAP_ARGON2
 
 # Monday 2026-11-23 09:30 in Shanghai: inside business hours, so SLA clocks run from the start.
 T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
