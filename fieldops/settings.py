@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     intake_smtp_port: Annotated[int, Meta(ge=1, le=65535)] = 2525
     intake_smtp_in_serve: bool = False
     public_url: str = ""
+    # Automation: `serve` runs one rules/escalation/webhook worker beside the API unless told not to (as
+    # when `fieldops worker` runs as its own service).
+    automation_in_serve: bool = True
     # The console's live feed ends after this long; the page reconnects from its cursor, so nothing is missed
     # and no connection (or database poll) outlives a closed laptop for long.
     live_stream_seconds: Annotated[float, Meta(gt=0, le=3600)] = 300.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class Blobs(Protocol):
@@ -27,3 +27,7 @@ class DeskConfig:
     survey_ttl: timedelta = timedelta(days=14)
     survey_throttle: timedelta = timedelta(days=30)
     public_url: str = "http://127.0.0.1:8000"
+    # The survey sent when a job is completed (None: none is sent automatically).
+    auto_survey_kind: Literal["csat", "nps", "ces"] | None = "csat"
+    # A suggested article read with no request from that person within this time counts as a deflection.
+    deflection_window: timedelta = timedelta(hours=24)

@@ -161,3 +161,38 @@ class SurveyResponse(Base):
     engineer_id: Mapped[int | None] = _ref("engineers.id", index=False)
     channel: Mapped[str] = mapped_column(sa.String(16))
     answered_at: Mapped[datetime]
+
+
+class TicketAttachment(Base):
+    """A file a customer added to their work order in the portal (photos first), kept in the blob store."""
+
+    __tablename__ = "ticket_attachments"
+    id: Mapped[int] = _pk()
+    work_order_id: Mapped[int] = _ref("work_orders.id", nullable=False)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    # What the bytes are (sniffed), never what the uploader said.
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    blob: Mapped[str] = mapped_column(sa.String(64))
+    author: Mapped[str] = mapped_column(sa.String(200))
+    # customer | agent
+    author_kind: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+
+
+class KbSuggestionRead(Base):
+    """A customer opened an article the portal suggested while they were writing a request.
+
+    If no request follows within the deflection window (or they say it helped) the article answered the
+    question: a deflection. A request opened after it records which work order came anyway.
+    """
+
+    __tablename__ = "kb_suggestion_reads"
+    id: Mapped[int] = _pk()
+    article_id: Mapped[int] = _ref("kb_articles.id", nullable=False)
+    customer_id: Mapped[int] = _ref("customers.id", nullable=False)
+    user_id: Mapped[int | None] = _ref("users.id", index=False)
+    read_at: Mapped[datetime]
+    helpful: Mapped[bool | None] = mapped_column(sa.Boolean)
+    work_order_id: Mapped[int | None] = _ref("work_orders.id", index=False)
+    submitted_at: Mapped[datetime | None]

@@ -11,15 +11,18 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from msgspec import Meta
 
-from core.domain.errors import Invalid, NotFound
+from core.domain.errors import Conflict, Invalid, NotFound
 from core.domain.lifecycle import WorkOrderStatus
 from core.domain.workorders import Source
 from core.services import sla, workorders
 from core.services.common import Id, Input, Name
 from core.services.context import Role, ServiceContext
+from core.services.events import audit
 from core.store.models import Asset, AuditEvent, Site, WorkOrder
-from servicedesk import intake
+from servicedesk import attachments as att
+from servicedesk import deflection, intake, knowledge, surveys
 from servicedesk.config import DeskConfig
+from servicedesk.models import KbArticle, TicketAttachment
 from servicedesk.triage import coverage_of
 
 
@@ -140,6 +143,7 @@ def detail(ctx: ServiceContext, wo_id: int) -> dict[str, Any]:
         "respond_by": wo.respond_by.isoformat() if wo.respond_by else None,
         "service_report_available": done,
         "service_report_path": f"/portal/work-orders/{wo.id}/report.pdf" if done else None,
+        "attachments": [attachment_out(a, "/portal") for a in attachments_of(ctx, wo.id)],
     }
 
 
@@ -171,4 +175,102 @@ def open_request(ctx: ServiceContext, cfg: DeskConfig, data: PortalRequestInput)
         asset_id=data.asset_id,
         windows=list(data.preferred_windows),
     )
-    return intake.receive(ctx, cfg, item)
+    result = intake.receive(ctx, cfg, item)
+    if result.work_order is not None:
+        deflection.mark_submitted(ctx, cfg, customer_id, result.work_order.id)
+    return result
+
+
+# ---------------------------------------------------------------- attachments (photos first)
+
+
+def add_attachment(
+    ctx: ServiceContext, cfg: DeskConfig, wo_id: int, filename: str, data: bytes
+) -> TicketAttachment:
+    """A file on one's own work order: size-bounded and checked by its bytes, like an e-mail's."""
+    wo = work_order(ctx, wo_id)
+    verdict = att.check(data)
+    if not verdict.ok:
+        raise Invalid(f"this file was not accepted: {verdict.reason}", field="file")
+    if cfg.blobs is None:
+        raise Conflict("no blob storage is configured")
+    count = ctx.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(TicketAttachment)
+        .where(TicketAttachment.work_order_id == wo.id)
+    )
+    if (count or 0) >= att.MAX_ATTACHMENTS:
+        raise Conflict(f"{wo.reference} already has {att.MAX_ATTACHMENTS} attachments")
+    row = TicketAttachment(
+        work_order_id=wo.id,
+        filename=_clean_name(filename),
+        content_type=verdict.content_type,
+        size=len(data),
+        blob=cfg.blobs.put(data),
+        author=ctx.actor.name,
+        author_kind="customer",
+        created_at=ctx.now(),
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    audit(ctx, "work_order", wo.id, "attachment_added", data={"attachment_id": row.id, "size": row.size})
+    ctx.session.commit()
+    return row
+
+
+def _clean_name(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>|:*?')
+    return cleaned.strip()[:200] or "attachment"
+
+
+def attachments_of(ctx: ServiceContext, wo_id: int) -> list[TicketAttachment]:
+    return list(
+        ctx.session.scalars(
+            sa.select(TicketAttachment)
+            .where(TicketAttachment.work_order_id == wo_id)
+            .order_by(TicketAttachment.id)
+        )
+    )
+
+
+def attachment(ctx: ServiceContext, wo_id: int, attachment_id: int) -> TicketAttachment:
+    row = ctx.session.get(TicketAttachment, attachment_id)
+    if row is None or row.work_order_id != wo_id:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    return row
+
+
+def attachment_out(a: TicketAttachment, base: str) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "author_kind": a.author_kind,
+        "created_at": a.created_at.isoformat(),
+        "path": f"{base}/work-orders/{a.work_order_id}/attachments/{a.id}",
+    }
+
+
+# ---------------------------------------------------------------- self-service and surveys
+
+
+def suggest(ctx: ServiceContext, text: str, asset_id: int | None) -> list[tuple[KbArticle, float]]:
+    """Public articles for what the customer is typing (boosted by the picked asset's model)."""
+    model = None
+    if asset_id is not None:
+        asset = ctx.session.get(Asset, asset_id)
+        if asset is not None and asset.site.customer_id == tenant(ctx):
+            model = asset.model.code
+    if not text.strip():
+        return []
+    return knowledge.search(ctx, text[:200], public_only=True, asset_model=model)[:5]
+
+
+def pending_surveys(ctx: ServiceContext) -> list[dict[str, Any]]:
+    out = []
+    for inv in surveys.pending_for(ctx, tenant(ctx)):
+        wo = ctx.session.get_one(WorkOrder, inv.work_order_id)
+        out.append({**surveys.pending_out(inv, wo.reference), "title": wo.title})
+    return out

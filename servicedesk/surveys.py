@@ -11,23 +11,31 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
+import structlog
 from msgspec import Meta
+from sqlalchemy.orm import Session, sessionmaker
 
+from core.domain.clock import Clock
 from core.domain.errors import Conflict, Invalid, NotFound
+from core.domain.events import DomainEvent
 from core.services.common import Email, Id, Input, get_ref
-from core.services.context import ServiceContext
+from core.services.context import Actor, ServiceContext
 from core.services.events import audit, emit
 from core.store.models import WorkOrder
 from servicedesk import outmail
 from servicedesk.config import DeskConfig
-from servicedesk.models import SurveyInvitation, SurveyResponse
+from servicedesk.models import CustomerContact, InboundMessage, SurveyInvitation, SurveyResponse
+
+log = structlog.get_logger(__name__)
 
 Kind = Literal["csat", "nps", "ces"]
 SCALES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -102,21 +110,9 @@ def invite(ctx: ServiceContext, cfg: DeskConfig, data: InviteInput) -> Invited:
     inv.token_hash = _hash(token)
     audit(ctx, "survey_invitation", inv.id, "created", data={"work_order_id": wo.id, "kind": data.kind})
     ctx.session.commit()
-    url = f"{cfg.public_url.rstrip('/')}/surveys/{token}"
-    sent = False
-    if data.send:
-        domain = cfg.mail_from.rsplit("@", 1)[-1] or "fieldops.local"
-        sent = outmail.send(
-            cfg.smtp_url,
-            outmail.compose(
-                mail_from=cfg.mail_from,
-                to=email,
-                subject=f"[{wo.reference}] 服务评价 / How did we do?",
-                text=f"{QUESTIONS[data.kind]}\n\n{url}\n\n链接 {cfg.survey_ttl.days} 天内有效，仅可使用一次。"
-                f"\nThe link works once, for {cfg.survey_ttl.days} days.",
-                message_id=outmail.new_message_id(domain),
-            ),
-        )
+    # The link opens the portal page, which answers it without sign-in through /surveys/{token}.
+    url = f"{cfg.public_url.rstrip('/')}/portal#/surveys/{token}"
+    sent = mail_invitation(cfg, wo.reference, email, data.kind, url) if data.send else False
     return Invited(inv, token, url, sent)
 
 
@@ -140,7 +136,11 @@ def open_link(ctx: ServiceContext, cfg: DeskConfig, token: str) -> SurveyInvitat
 
 
 def answer(ctx: ServiceContext, cfg: DeskConfig, token: str, data: AnswerInput) -> SurveyResponse:
-    inv = open_link(ctx, cfg, token)
+    return record(ctx, open_link(ctx, cfg, token), data)
+
+
+def record(ctx: ServiceContext, inv: SurveyInvitation, data: AnswerInput) -> SurveyResponse:
+    """Store the answer once: the conditional UPDATE on `used_at` lets only the first of two clicks in."""
     low, high = SCALES[inv.kind]
     if not low <= data.score <= high:
         raise Invalid(f"a {inv.kind} score is {low}–{high}", field="score")
@@ -183,6 +183,119 @@ def answer(ctx: ServiceContext, cfg: DeskConfig, token: str, data: AnswerInput) 
     )
     ctx.session.commit()
     return resp
+
+
+# ---------------------------------------------------------------- in the portal
+
+
+def pending_for(ctx: ServiceContext, customer_id: int) -> list[SurveyInvitation]:
+    """The company's unanswered, unexpired surveys, newest first (any of its people may answer)."""
+    return list(
+        ctx.session.scalars(
+            sa.select(SurveyInvitation)
+            .where(
+                SurveyInvitation.customer_id == customer_id,
+                SurveyInvitation.used_at.is_(None),
+                SurveyInvitation.expires_at > ctx.now(),
+            )
+            .order_by(SurveyInvitation.id.desc())
+            .limit(50)
+        )
+    )
+
+
+def invitation_of(ctx: ServiceContext, customer_id: int, inv_id: int) -> SurveyInvitation:
+    """Another company's survey is answered exactly like a missing one."""
+    inv = ctx.session.get(SurveyInvitation, inv_id)
+    if inv is None or inv.customer_id != customer_id:
+        raise NotFound(f"survey {inv_id} does not exist")
+    return inv
+
+
+def answer_in_portal(ctx: ServiceContext, customer_id: int, inv_id: int, data: AnswerInput) -> SurveyResponse:
+    inv = invitation_of(ctx, customer_id, inv_id)
+    if inv.used_at is not None:
+        raise LinkGone("this survey was already answered — thank you / 已提交，谢谢")
+    if inv.expires_at <= ctx.now():
+        raise LinkGone("this survey has expired / 调查已过期")
+    return record(ctx, inv, data)
+
+
+def pending_out(inv: SurveyInvitation, reference: str) -> dict[str, Any]:
+    low, high = SCALES[inv.kind]
+    return {
+        "id": inv.id,
+        "kind": inv.kind,
+        "question": QUESTIONS[inv.kind],
+        "min": low,
+        "max": high,
+        "work_order_id": inv.work_order_id,
+        "reference": reference,
+        "expires_at": inv.expires_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------- sent on completion
+
+
+def contact_for(ctx: ServiceContext, wo: WorkOrder) -> str | None:
+    """Who to ask: the contact whose message opened the work order, else the company's first contact."""
+    opener = ctx.session.scalars(
+        sa.select(CustomerContact)
+        .join(InboundMessage, InboundMessage.contact_id == CustomerContact.id)
+        .where(InboundMessage.work_order_id == wo.id, CustomerContact.email.is_not(None))
+        .order_by(InboundMessage.id)
+    ).first()
+    if opener is None:
+        opener = ctx.session.scalars(
+            sa.select(CustomerContact)
+            .where(CustomerContact.customer_id == wo.customer_id, CustomerContact.email.is_not(None))
+            .order_by(CustomerContact.id)
+        ).first()
+    return opener.email if opener is not None else None
+
+
+def invite_on_completion(ctx: ServiceContext, cfg: DeskConfig, wo_id: int) -> Invited | None:
+    """The survey for a finished job, once per work order, within the per-contact throttle; not mailed
+    here (the caller mails it, so a slow mail server never holds up the sign-off)."""
+    if cfg.auto_survey_kind is None:
+        return None
+    wo = ctx.session.get(WorkOrder, wo_id)
+    if wo is None:
+        return None
+    asked = ctx.session.scalars(
+        sa.select(SurveyInvitation.id).where(SurveyInvitation.work_order_id == wo.id)
+    ).first()
+    if asked is not None:
+        return None  # completed → closed, or a revisit completed again: one survey per job
+    email = contact_for(ctx, wo)
+    if email is None:
+        log.info("survey_not_sent_no_contact", work_order_id=wo.id)
+        return None
+    try:
+        return invite(
+            ctx,
+            cfg,
+            InviteInput(work_order_id=wo.id, contact_email=email, kind=cfg.auto_survey_kind, send=False),
+        )
+    except Conflict as exc:
+        log.info("survey_not_sent_throttled", work_order_id=wo.id, reason=str(exc))
+        return None
+
+
+def mail_invitation(cfg: DeskConfig, reference: str, email: str, kind: str, url: str) -> bool:
+    domain = cfg.mail_from.rsplit("@", 1)[-1] or "fieldops.local"
+    return outmail.send(
+        cfg.smtp_url,
+        outmail.compose(
+            mail_from=cfg.mail_from,
+            to=email,
+            subject=f"[{reference}] 服务评价 / How did we do?",
+            text=f"{QUESTIONS[kind]}\n\n{url}\n\n链接 {cfg.survey_ttl.days} 天内有效，仅可使用一次。"
+            f"\nThe link works once, for {cfg.survey_ttl.days} days.",
+            message_id=outmail.new_message_id(domain),
+        ),
+    )
 
 
 def rating_of(kind: str, score: int) -> int:
@@ -245,3 +358,27 @@ def scores(
         }[by]
         groups[(key, r.kind)].append(r.score)
     return [{by: key, "kind": kind, **figures(vals, kind)} for (key, kind), vals in sorted(groups.items())]
+
+
+FINISHED = ("completed", "closed")
+
+
+def on_completion(
+    sessions: sessionmaker[Session], clock: Clock, cfg: DeskConfig
+) -> Callable[[DomainEvent], None]:
+    """The bus subscriber: a work order reaching completed (or closed) gets its survey, mailed in the
+    background so the engineer's sign-off does not wait on the mail server."""
+
+    def handle(evt: DomainEvent) -> None:
+        if evt.data.get("to") not in FINISHED:
+            return
+        with sessions() as session:
+            ctx = ServiceContext(session, clock, Actor.system("survey-on-completion"))
+            invited = invite_on_completion(ctx, cfg, evt.subject_id)
+            if invited is None:
+                return
+            inv = invited.invitation
+            args = (cfg, f"WO-{inv.work_order_id:07d}", inv.contact_email, inv.kind, invited.url)
+        threading.Thread(target=mail_invitation, args=args, name="survey-mail", daemon=True).start()
+
+    return handle

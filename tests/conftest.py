@@ -24,6 +24,8 @@ from iot import registry
 from tests.services import DATABASE_URL, POSTGRES_URL, postgres_reachable, unavailable
 from tests.world import World, build_world, login
 
+pytest_plugins = ["tests.browser"]
+
 # Argon2 at production cost (~0.1–0.3 s per hash or sign-in here) was most of the suite's time; the
 # tests keep argon2 itself, at its cheapest parameters.
 _CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

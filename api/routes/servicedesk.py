@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.concurrency import sync_to_thread
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, PathParameter, QueryParameter
+from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from api.access import needs, public
@@ -17,9 +23,11 @@ from core.domain.errors import Conflict, NotFound
 from core.services.context import Actor, ServiceContext
 from core.services.workorders import get_work_order
 from fieldwork.service_report import service_report
-from servicedesk import chat, contacts, desk, insight, knowledge, portal, surveys
+from servicedesk import chat, contacts, deflection, desk, insight, knowledge, portal, surveys
+from servicedesk.attachments import MAX_ATTACHMENT_BYTES
 from servicedesk.config import DeskConfig
 from servicedesk.intake import Outcome
+from servicedesk.models import TicketAttachment
 
 
 def _cfg(request: Request[Any, Any, Any]) -> DeskConfig:
@@ -71,6 +79,25 @@ def _chat(request: Request[Any, Any, Any], name: str, headers: dict[str, str], b
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+
+
+@dataclass
+class AttachmentForm:
+    file: UploadFile
+
+
+def _file(request: Request[Any, Any, Any], row: TicketAttachment) -> Response[bytes]:
+    blobs = _cfg(request).blobs
+    assert blobs is not None, "the blob store is wired at start-up"
+    return Response(
+        blobs.get(row.blob),
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 class DeskController(Controller):
@@ -154,6 +181,35 @@ class DeskController(Controller):
     def comment(self, ctx: Ctx, wo_id: FromPath[int], data: JSONBody[desk.CommentInput]) -> dict[str, Any]:
         wo = get_work_order(ctx, wo_id)
         return desk.comment_out(desk.add_comment(ctx, wo, data, author_kind="agent"))
+
+    @get("/work-orders/{wo_id:int}/attachments", opt=needs("triage.read"), sync_to_thread=True)
+    def attachments(self, ctx: Ctx, wo_id: FromPath[int]) -> list[dict[str, Any]]:
+        """Files the customer added in the portal."""
+        wo = get_work_order(ctx, wo_id)
+        return [portal.attachment_out(a, "/desk") for a in portal.attachments_of(ctx, wo.id)]
+
+    @get(
+        "/work-orders/{wo_id:int}/attachments/{attachment_id:int}",
+        opt=needs("triage.read"),
+        sync_to_thread=True,
+    )
+    def attachment(
+        self, request: Request[Any, Any, Any], ctx: Ctx, wo_id: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        wo = get_work_order(ctx, wo_id)
+        return _file(request, portal.attachment(ctx, wo.id, attachment_id))
+
+    @get("/deflection", opt=needs("triage.read"), sync_to_thread=True)
+    def deflection_figures(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        since: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        until: Annotated[datetime | None, QueryParameter(name="to")] = None,
+    ) -> dict[str, Any]:
+        """Self-service: suggested articles customers opened, and how many spared a request (deflected:
+        marked helpful or no request within the window; submitted: a request came anyway)."""
+        return deflection.metric(ctx, _cfg(request), since, until)
 
     @get("/inbound/{msg_id:int}", opt=needs("triage.read"), sync_to_thread=True)
     def inbound(self, ctx: Ctx, msg_id: FromPath[int]) -> dict[str, Any]:
@@ -359,16 +415,85 @@ class PortalController(Controller):
             knowledge.article_out(a, sc, full=False) for a, sc in knowledge.search(ctx, q, public_only=True)
         ]
 
+    @get("/knowledge/suggest", opt=PORTAL, sync_to_thread=True)
+    def knowledge_suggest(
+        self, ctx: Ctx, q: Query = "", asset_id: FromQuery[int | None] = None
+    ) -> list[dict[str, Any]]:
+        """Articles for the request being written (its text, the picked asset's model): self-service
+        before a request is sent. Open one with `?suggested=true` so the deflection is counted."""
+        return [knowledge.article_out(a, sc, full=False) for a, sc in portal.suggest(ctx, q, asset_id)]
+
     @get("/knowledge/{article_id:int}", opt=PORTAL, sync_to_thread=True)
-    def knowledge_article(self, ctx: Ctx, article_id: FromPath[int]) -> dict[str, Any]:
-        return knowledge.article_out(knowledge.get(ctx, article_id, public_only=True))
+    def knowledge_article(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        article_id: FromPath[int],
+        suggested: FromQuery[bool] = False,
+    ) -> dict[str, Any]:
+        article = knowledge.get(ctx, article_id, public_only=True)
+        if suggested:
+            deflection.record_read(ctx, _cfg(request), portal.tenant(ctx), article.id)
+        return knowledge.article_out(article)
 
     @post("/knowledge/{article_id:int}/feedback", opt=PORTAL, sync_to_thread=True, status_code=200)
     def knowledge_feedback(
-        self, ctx: Ctx, article_id: FromPath[int], data: JSONBody[knowledge.FeedbackInput]
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        article_id: FromPath[int],
+        data: JSONBody[knowledge.FeedbackInput],
     ) -> dict[str, Any]:
         """Did this help? (yes or no per article)"""
-        return knowledge.article_out(knowledge.feedback(ctx, article_id, data, public_only=True), full=False)
+        article = knowledge.feedback(ctx, article_id, data, public_only=True)
+        deflection.mark_helpful(ctx, _cfg(request), portal.tenant(ctx), article.id, data.helpful)
+        return knowledge.article_out(article, full=False)
+
+    @get("/surveys", opt=PORTAL, sync_to_thread=True)
+    def pending_surveys(self, ctx: Ctx) -> list[dict[str, Any]]:
+        """The company's surveys waiting for an answer."""
+        return portal.pending_surveys(ctx)
+
+    @post("/surveys/{survey_id:int}", opt=PORTAL, sync_to_thread=True)
+    def answer_survey(
+        self, ctx: Ctx, survey_id: FromPath[int], data: JSONBody[surveys.AnswerInput]
+    ) -> dict[str, Any]:
+        try:
+            surveys.answer_in_portal(ctx, portal.tenant(ctx), survey_id, data)
+        except surveys.LinkGone as exc:
+            raise Conflict(str(exc)) from exc
+        return {"thanks": "感谢您的反馈 / Thank you for your feedback"}
+
+    @get("/work-orders/{wo_id:int}/attachments", opt=PORTAL, sync_to_thread=True)
+    def attachments(self, ctx: Ctx, wo_id: FromPath[int]) -> list[dict[str, Any]]:
+        wo = portal.work_order(ctx, wo_id)
+        return [portal.attachment_out(a, "/portal") for a in portal.attachments_of(ctx, wo.id)]
+
+    @post(
+        "/work-orders/{wo_id:int}/attachments",
+        opt=PORTAL,
+        sync_to_thread=True,
+        request_max_body_size=MAX_ATTACHMENT_BYTES + 64 * 1024,
+    )
+    def add_attachment(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: Ctx,
+        wo_id: FromPath[int],
+        data: MultipartBody[AttachmentForm],
+    ) -> dict[str, Any]:
+        """A photo (or PDF, document, text) for one's own work order: at most 10 MB, checked by content."""
+        row = portal.add_attachment(
+            ctx, _cfg(request), wo_id, data.file.filename or "", data.file.file.read()
+        )
+        return portal.attachment_out(row, "/portal")
+
+    @get("/work-orders/{wo_id:int}/attachments/{attachment_id:int}", opt=PORTAL, sync_to_thread=True)
+    def attachment(
+        self, request: Request[Any, Any, Any], ctx: Ctx, wo_id: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        wo = portal.work_order(ctx, wo_id)
+        return _file(request, portal.attachment(ctx, wo.id, attachment_id))
 
     @post("/requests", opt=PORTAL, sync_to_thread=True)
     def open_request(
@@ -378,10 +503,34 @@ class PortalController(Controller):
         return _outcome(portal.open_request(ctx, _cfg(request), data))
 
 
+# The portal page's files live beside the feature; found from the source tree until they are package data.
+STATIC = Path(__file__).resolve().parents[2] / "servicedesk" / "static"
+PAGE_HEADERS = {
+    # Our own script only, talking only to this server; photos previewed from blob: URLs.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@get("/portal", opt=public(), include_in_schema=False, media_type="text/html")
+async def portal_page() -> Response[bytes]:
+    """The customer portal (public: the page holds no data; everything comes from /portal/* signed in)."""
+    return Response(_page(), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+@cache
+def _page() -> bytes:
+    return (STATIC / "portal.html").read_bytes()
+
+
 ROUTES: list[ControllerRouterHandler] = [
     IntakeController,
     DeskController,
     KnowledgeController,
     SurveyController,
     PortalController,
+    portal_page,
+    create_static_files_router("/portal/static", directories=[STATIC], opt=public(), include_in_schema=False),
 ]

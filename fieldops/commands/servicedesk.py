@@ -28,7 +28,14 @@ def desk_config(system: System) -> DeskConfig:
 
 
 def wire(system: System) -> None:
-    system.runtime.features["servicedesk"] = desk_config(system)
+    from servicedesk.surveys import on_completion
+
+    cfg = desk_config(system)
+    system.runtime.features["servicedesk"] = cfg
+    # A finished job (signed off, or completed/closed by the dispatcher) asks its customer how it went.
+    system.runtime.bus.subscribe(
+        "work_order.transitioned", on_completion(system.runtime.sessions, system.runtime.clock, cfg)
+    )
 
 
 def seed_demo(system: System, ctx: ServiceContext, echo: Callable[[str], None]) -> None:

@@ -23,6 +23,9 @@ from fieldops.settings import Settings
 from fieldops.wiring import System, build_system
 from servicedesk import contacts
 from servicedesk.smtp_server import make_controller
+
+# The console's real-browser fixtures (uvicorn on a free port, Debian's Chromium, the screenshot folder),
+# used here by the portal's browser tests; `server` serves this package's `system` (with the mail sink).
 from tests.world import PASSWORD, World
 
 
@@ -39,7 +42,7 @@ class Sink:
 
     messages: list[EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
         msg = message_from_bytes(raw, policy=policy.default)
@@ -119,3 +122,42 @@ def rows(system: System, model: Any) -> list[Any]:
 
     with system.runtime.sessions() as s:
         return list(s.scalars(sa.select(model).order_by(model.id)))
+
+
+def open_request(client: Any, headers: dict[str, str], **body: object) -> dict[str, Any]:
+    r = client.post("/portal/requests", json={"description": "冷水机不制冷", **body}, headers=headers)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def finish_job(client: Any, dispatcher: dict[str, str], wo_id: int, engineer_id: int, *, at: str) -> int:
+    """Through the dispatcher's API: assign and release, then the visit to signed off (→ completed)."""
+    from datetime import datetime, timedelta
+
+    start = datetime.fromisoformat(at)
+    r = client.post(
+        f"/work-orders/{wo_id}/visits",
+        json={
+            "engineer_id": engineer_id,
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=2)).isoformat(),
+            "dispatch": True,
+        },
+        headers=dispatcher,
+    )
+    assert r.status_code == 201, r.text
+    visit_id = int(r.json()["id"])
+    for step in ("accepted", "en_route", "on_site", "work_done", "signed_off"):
+        moved = client.post(f"/visits/{visit_id}/transitions", json={"to": step}, headers=dispatcher)
+        assert moved.status_code == 200, moved.text
+    return visit_id
+
+
+def wait_for(predicate: Any, seconds: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)

@@ -1,4 +1,5 @@
-"""The console in a real browser: the real app served over HTTP by uvicorn, driven by Debian's Chromium."""
+"""Pages in a real browser (the console, the portal): the real app served over HTTP by uvicorn, driven by
+Debian's Chromium. A pytest plugin (tests/conftest.py), so the one browser is shared by the whole session."""
 
 from __future__ import annotations
 
