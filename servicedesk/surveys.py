@@ -30,7 +30,7 @@ from core.domain.events import DomainEvent
 from core.services.common import Email, Id, Input, get_ref
 from core.services.context import Actor, ServiceContext
 from core.services.events import audit, emit
-from core.store.models import WorkOrder
+from core.store.models import Engineer, Territory, WorkOrder
 from servicedesk import outmail
 from servicedesk.config import DeskConfig
 from servicedesk.models import CustomerContact, InboundMessage, SurveyInvitation, SurveyResponse
@@ -306,7 +306,8 @@ def rating_of(kind: str, score: int) -> int:
 
 # ---------------------------------------------------------------- scores
 
-GroupBy = Literal["engineer", "customer", "channel", "month", "all"]
+# "team" is the engineer's territory (the crew that works it); weeks are ISO weeks in the given zone.
+GroupBy = Literal["engineer", "team", "customer", "channel", "week", "month", "all"]
 
 
 def figures(scores: list[int], kind: str) -> dict[str, Any]:
@@ -348,14 +349,30 @@ def scores(
         query = query.where(SurveyResponse.answered_at < until)
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     zone = ZoneInfo(tz)
+    team_of: dict[int, str] = {}
+    if by == "team":
+        rows = ctx.session.execute(
+            sa.select(Engineer.id, Territory.name).join(Territory, Engineer.territory_id == Territory.id)
+        )
+        team_of = dict(rows.tuples())
     for r in ctx.session.scalars(query):
-        key = {
-            "engineer": str(r.engineer_id),
-            "customer": str(r.customer_id),
-            "channel": r.channel,
-            "month": r.answered_at.astimezone(zone).strftime("%Y-%m"),
-            "all": "all",
-        }[by]
+        local = r.answered_at.astimezone(zone)
+        if by == "engineer":
+            key = str(r.engineer_id)
+        elif by == "team":
+            # A response about no engineer (e.g. a portal request closed remotely) has no team.
+            key = team_of.get(r.engineer_id, "none") if r.engineer_id is not None else "none"
+        elif by == "customer":
+            key = str(r.customer_id)
+        elif by == "channel":
+            key = r.channel
+        elif by == "week":
+            year, week, _ = local.isocalendar()
+            key = f"{year}-W{week:02d}"
+        elif by == "month":
+            key = local.strftime("%Y-%m")
+        else:
+            key = "all"
         groups[(key, r.kind)].append(r.score)
     return [{by: key, "kind": kind, **figures(vals, kind)} for (key, kind), vals in sorted(groups.items())]
 

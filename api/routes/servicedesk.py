@@ -318,7 +318,8 @@ class SurveyController(Controller):
         since: Annotated[datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> list[dict[str, Any]]:
-        """CSAT, NPS (= % promoters − % detractors) and CES by engineer, customer, channel or month."""
+        """CSAT, NPS (= % promoters − % detractors) and CES by engineer, team (territory), customer,
+        channel, ISO week or month."""
         return surveys.scores(ctx, by, since, until)
 
     @get("/{token:str}", opt=public(), sync_to_thread=True)

@@ -96,6 +96,33 @@ def test_scores_equal_a_hand_computed_fixture(desk: World, client: TestClient) -
     assert client.get("/surveys/scores", headers=login(client, "engineer")).status_code == 403
 
 
+def test_scores_by_team_and_week(desk: World, client: TestClient, clock: FixedClock) -> None:
+    admin = login(client, "admin")
+    assigned = _work_order(client, admin)
+    engineer = {"engineer_id": desk.ids["engineer"]}
+    r = client.post(f"/work-orders/{assigned}/visits", json=engineer, headers=admin)
+    assert r.status_code == 201, r.text
+    # Not through the phone intake, which would link a second identical report to the first.
+    r = client.post("/work-orders", json={"title": "门禁故障", "site_id": desk.ids["site"]}, headers=admin)
+    unassigned = int(r.json()["id"])
+    for wo, email, score in ((assigned, "a@x.example", 5), (unassigned, "b@x.example", 2)):
+        token = _invite(client, admin, wo, email)
+        assert client.post(f"/surveys/{token}", json={"score": score}).status_code == 201
+    clock.advance(timedelta(days=7))  # the next ISO week
+    token = _invite(client, admin, assigned, "c@x.example")
+    assert client.post(f"/surveys/{token}", json={"score": 3}).status_code == 201
+
+    def scores(by: str) -> list[dict]:
+        return client.get("/surveys/scores", params={"by": by}, headers=admin).json()
+
+    by_team = {r["team"]: r for r in scores("team")}
+    assert set(by_team) == {"上海", "none"}
+    assert by_team["上海"]["responses"] == 2 and by_team["上海"]["average"] == 4
+    assert by_team["none"]["responses"] == 1
+    by_week = {r["week"]: r["responses"] for r in scores("week")}
+    assert by_week == {"2026-W48": 2, "2026-W49": 1}
+
+
 def test_the_360_view(desk: World, client: TestClient) -> None:
     admin = login(client, "admin")
     wo = _work_order(client, admin)
