@@ -20,6 +20,7 @@ from api.routes import console as console_routes
 from api.routes import dispatch as dispatch_routes
 from api.routes import inventory as inventory_routes
 from api.routes import iot as iot_routes
+from api.routes import kpis as kpi_routes
 from api.routes import servicedesk as servicedesk_routes
 from api.routes.auth import AuthController
 from api.routes.fieldwork import FieldworkController
@@ -56,6 +57,7 @@ ROUTES: list[ControllerRouterHandler] = [
     *automation_routes.ROUTES,
     *servicedesk_routes.ROUTES,
     *console_routes.ROUTES,
+    *kpi_routes.ROUTES,
 ]
 
 
