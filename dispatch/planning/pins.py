@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from core.domain.errors import Conflict, Invalid, NotFound
-from core.domain.lifecycle import OPEN_STATUSES, WorkOrderStatus
+from core.domain.lifecycle import OPEN_STATUSES, VisitStatus, WorkOrderStatus
 from core.services.common import Id, Input, Instant, get_or_404, get_ref
 from core.services.context import ServiceContext
 from core.services.events import audit
@@ -19,7 +19,7 @@ from core.services.visits import missing_skills
 from core.store.models import Engineer, WorkOrder
 from dispatch.optimizer import SolveOptions, greedy_plan
 from dispatch.planning.config import PlanningConfig
-from dispatch.planning.day import load_day
+from dispatch.planning.day import PLANNED, load_day
 from dispatch.planning.models import PlanPin
 from dispatch.planning.proposals import place
 from dispatch.planning.render import plan_json
@@ -87,6 +87,10 @@ def pin(ctx: ServiceContext, wo_id: int, data: PinInput) -> PlanPin:
         row = PlanPin(work_order_id=wo_id, created_by=ctx.actor.name, created_at=ctx.now())
         ctx.session.add(row)
     row.engineer_id, row.start = data.engineer_id, data.start
+    # The board reads pins from the visits (core): mark the planned visit the pin holds.
+    for visit in wo.visits:
+        if VisitStatus(visit.status) in PLANNED and data.engineer_id in (None, visit.engineer_id):
+            visit.pinned = True
     start = data.start.isoformat() if data.start else None
     audit(ctx, "work_order", wo_id, "pinned", data={"engineer_id": data.engineer_id, "start": start})
     ctx.session.commit()
@@ -95,9 +99,15 @@ def pin(ctx: ServiceContext, wo_id: int, data: PinInput) -> PlanPin:
 
 def unpin(ctx: ServiceContext, wo_id: int) -> None:
     row = ctx.session.get(PlanPin, wo_id)
-    if row is None:
+    wo = get_or_404(ctx.session, WorkOrder, wo_id, "work order")
+    # A visit assigned as pinned holds its work order too: unpinning releases both.
+    held = [v for v in wo.visits if v.pinned and VisitStatus(v.status) in PLANNED]
+    if row is None and not held:
         raise NotFound(f"work order {wo_id} is not pinned")
-    ctx.session.delete(row)
+    if row is not None:
+        ctx.session.delete(row)
+    for visit in held:
+        visit.pinned = False
     audit(ctx, "work_order", wo_id, "unpinned")
     ctx.session.commit()
 
