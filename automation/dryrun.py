@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from automation import definition
 from automation.definition import RuleDef
 from automation.facts import customer_facts, event_facts, work_order_facts
+from automation.judge import compile_conditions
 from automation.models import Firing
 from core.domain.calendar import BusinessCalendar
 from core.store.models import AuditEvent, OutboxEvent, Territory, WorkOrder
@@ -43,6 +44,7 @@ def dry_run(
 
 def _events(s: Session, rule: RuleDef, now: datetime, since: datetime) -> list[dict[str, Any]]:
     types = sorted(t for t in definition.EVENT_TYPES if rule.trigger.matches_event(t))
+    judge = compile_conditions(rule.conditions)  # the worker's judge: a dry run predicts the live run
     out = []
     events = s.scalars(
         sa.select(OutboxEvent)
@@ -55,7 +57,7 @@ def _events(s: Session, rule: RuleDef, now: datetime, since: datetime) -> list[d
         wo = s.get(WorkOrder, wo_id) if isinstance(wo_id, int) else None
         facts = work_order_facts(s, wo, now) if wo is not None else customer_facts(s, data.get("customer_id"))
         facts.update(event_facts(evt.type, data))
-        if definition.matches(rule.conditions, facts):
+        if judge(facts):
             subject = ("work_order", wo.id) if wo is not None else (evt.subject_type, evt.subject_id)
             out.append(_hit(subject, str(evt.event_id), evt.occurred_at, wo))
     return out
@@ -124,10 +126,11 @@ def _times(s: Session, rule: RuleDef, now: datetime, since: datetime) -> list[di
                 if when <= now and (met is None or met > when):
                     candidates.append((wo, prefix + start.isoformat(), when))
     out = []
+    judge = compile_conditions(rule.conditions)
     for wo, occurrence, when in candidates:
         if when < since:
             continue
-        if definition.matches(rule.conditions, work_order_facts(s, wo, now)):
+        if judge(work_order_facts(s, wo, now)):
             out.append(_hit(("work_order", wo.id), occurrence, when, wo))
     return out
 

@@ -5,7 +5,8 @@ Three passes, each safe to run in any number of processes at once:
    `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite), judge each matching enabled rule
    and record a firing, then move the cursor — one transaction, so a crash re-reads, never skips;
 2. **time** — for each enabled time rule, the work orders whose condition now holds (SQL narrows by the
-   wall-clock lower bound, then the territory's business calendar decides) and that have no firing yet;
+   wall-clock lower bound, then the territory's business calendar decides), whose conditions can hold
+   (`automation.prefilter` puts the simple ones into the SQL) and that have no firing yet;
 3. **actions** — claim due firings under a lease (`SKIP LOCKED` + a conditional UPDATE), run each action
    not yet recorded as done, recording it *in the same transaction* as its effect. A worker killed mid-way
    leaves its lease to expire; the next one resumes after the last recorded action.
@@ -31,7 +32,9 @@ from automation import definition
 from automation.actions import ActionFailed, perform
 from automation.definition import Trigger
 from automation.facts import customer_facts, event_facts, facts_for_many
+from automation.judge import Judge, compile_conditions
 from automation.models import Cursor, Firing, Rule, RuleVersion
+from automation.prefilter import narrowing
 from automation.store import insert_ignore, skip_locked
 from core.domain.calendar import BusinessCalendar
 from core.domain.clock import Clock
@@ -101,7 +104,9 @@ class RuleEngine:
             rules = _enabled(s, "event")
             position = (cur.tx_id, cur.seq)
             settled = outbox.head(s)
-            types = sorted({t for r, trig in rules for t in definition.EVENT_TYPES if trig.matches_event(t)})
+            types = sorted(
+                {t for _, trig, _ in rules for t in definition.EVENT_TYPES if trig.matches_event(t)}
+            )
             events = (
                 outbox.read_after(s, position, [OutboxEvent.type.in_(types)], self.batch) if types else []
             )
@@ -110,12 +115,13 @@ class RuleEngine:
             for evt in events:
                 stats.events += 1
                 facts: dict[str, Any] | None = None  # built once per event, judged by every rule
-                for rule, trig in rules:
+                for rule, trig, judge in rules:
                     if not trig.matches_event(evt.type) or evt.occurred_at < rule.created_at:
                         continue
                     if facts is None:
                         facts = self._event_facts(s, evt, known)
-                    stats.fired += self._judge(s, rule, evt, facts, now)
+                    if judge(facts):
+                        stats.fired += self._fire_for_event(s, rule, evt, facts, now)
             new = outbox.cursor_of(events[-1]) if events else max(position, settled)
             if new != position:
                 cur.tx_id, cur.seq, cur.updated_at = new[0], new[1], now
@@ -131,9 +137,9 @@ class RuleEngine:
         facts.update(event_facts(evt.type, data))
         return facts
 
-    def _judge(self, s: Session, rule: Rule, evt: OutboxEvent, facts: dict[str, Any], now: datetime) -> int:
-        if not definition.matches(rule.conditions, facts):
-            return 0
+    def _fire_for_event(
+        self, s: Session, rule: Rule, evt: OutboxEvent, facts: dict[str, Any], now: datetime
+    ) -> int:
         wo_id = facts.get("work_order.id")
         subject = ("work_order", int(wo_id)) if wo_id is not None else (evt.subject_type, evt.subject_id)
         return self._fire(s, rule, subject, str(evt.event_id), facts, now)
@@ -145,15 +151,19 @@ class RuleEngine:
         with self.sessions() as s:
             now = self.clock.now()
             known: dict[int, dict[str, Any]] = {}  # facts do not change within one pass: built once per order
-            for rule, trig in _enabled(s, "time"):
+            for rule, trig, judge in _enabled(s, "time"):
                 after = 0
+                # Only orders that can match come back from SQL; the judge below still decides each one.
+                narrow = narrowing(rule.conditions).where
                 while True:  # keyset pages: orders whose conditions fail never starve the ones after them
-                    page = time_candidates(s, rule.id, trig, now, self._calendar, self.batch * 10, after)
+                    page = time_candidates(
+                        s, rule.id, trig, now, self._calendar, self.batch * 10, after, narrow
+                    )
                     missing = sorted({wo_id for wo_id, _ in page.hits} - known.keys())
                     known.update(facts_for_many(s, missing, now))
                     for wo_id, occurrence in page.hits:
                         facts = known[wo_id]
-                        if definition.matches(rule.conditions, facts):
+                        if judge(facts):
                             stats.fired += self._fire(s, rule, ("work_order", wo_id), occurrence, facts, now)
                     s.commit()
                     if page.last_id is None:
@@ -368,11 +378,12 @@ def _work_order_of(evt: OutboxEvent) -> int | None:
     return wo_id if isinstance(wo_id, int) else None
 
 
-def _enabled(s: Session, kind: str) -> list[tuple[Rule, Trigger]]:
+def _enabled(s: Session, kind: str) -> list[tuple[Rule, Trigger, Judge]]:
+    """The enabled rules of a kind, each with its trigger parsed and its conditions compiled (once a pass)."""
     rules = s.scalars(
         sa.select(Rule).where(Rule.enabled.is_(True), Rule.trigger_kind == kind).order_by(Rule.id)
     )
-    return [(r, definition.trigger_of(r.trigger)) for r in rules]
+    return [(r, definition.trigger_of(r.trigger), compile_conditions(r.conditions)) for r in rules]
 
 
 def _jsonable(out: dict[str, Any]) -> dict[str, Any]:
@@ -443,8 +454,12 @@ def time_candidates(
     calendar: CalendarOf,
     limit: int,
     after_id: int = 0,
+    narrow: sa.ColumnElement[bool] | None = None,
 ) -> Page:
-    """Work orders whose time condition holds at `now` and with no firing of this rule for it yet."""
+    """Work orders whose time condition holds at `now` and with no firing of this rule for it yet.
+
+    `narrow` (see `automation.prefilter`) keeps out orders whose conditions cannot hold.
+    """
     delay = trig.delay
     bound = now - (delay.wall_lower_bound() if delay else timedelta(0))
     # Business time: per territory, the latest start that has N business minutes by now (found once), so
@@ -475,7 +490,8 @@ def time_candidates(
             )
         rows = s.execute(
             sa.select(WorkOrder.id, WorkOrder.territory_id, anchor.label("anchor"))
-            .where(*extra, WorkOrder.id > after_id, anchor.is_not(None), *in_time, ~fired)
+            .where(*extra, *([narrow] if narrow is not None else []), WorkOrder.id > after_id)
+            .where(anchor.is_not(None), *in_time, ~fired)
             .order_by(WorkOrder.id)
             .limit(limit)
         ).all()
