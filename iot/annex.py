@@ -19,6 +19,7 @@ def _fact(alarm: Alarm) -> annex.Fact:
         summary=alarm.message,
         raised_at=alarm.first_seen_at,
         severity=alarm.severity,
+        code=alarm.alarm_type,
         details={
             "alarm_id": alarm.id,
             "alarm_type": alarm.alarm_type,

@@ -1,22 +1,21 @@
-"""Knowledge base: Markdown articles with versions, draft/published, internal/public, and search.
-
-Search is the same on both backends: candidate rows by `LIKE` over a lower-cased search text, ranked here
-by matched terms (title counts thrice). Chinese has no spaces, so a Chinese run is searched by its
-character bigrams (a 1-character query by the character itself); English by words.
-"""
+"""Knowledge base: Markdown articles with versions, draft/published, internal/public, and ranked search
+in Chinese and English (servicedesk.knowledge_index), the same on both backends."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from msgspec import UNSET, Meta, UnsetType
 
 from core.domain.errors import NotFound
+from core.services import annex
 from core.services.common import Input, Name
 from core.services.context import ServiceContext
 from core.services.events import audit
+from core.store.models import WorkOrder
+from servicedesk import knowledge_index
 from servicedesk.models import KbArticle, KbArticleVersion
 
 Body = Annotated[str, Meta(min_length=1, max_length=100_000)]
@@ -24,9 +23,6 @@ Tag = Annotated[str, Meta(min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], Meta(max_length=30)]
 Status = Annotated[str, Meta(pattern="^(draft|published)$")]
 Visibility = Annotated[str, Meta(pattern="^(internal|public)$")]
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
 
 
 class ArticleInput(Input):
@@ -53,20 +49,6 @@ class FeedbackInput(Input):
     helpful: bool
 
 
-def terms(query: str) -> list[str]:
-    q = query.lower()
-    out: list[str] = [w for w in _WORD.findall(q) if len(w) >= 2]
-    for run in _CJK.findall(q):
-        out.extend([run] if len(run) <= 2 else [run[i : i + 2] for i in range(len(run) - 1)])
-    return list(dict.fromkeys(out))[:20]
-
-
-def _search_text(a: KbArticle) -> str:
-    return " ".join(
-        [a.title, " ".join(a.tags), " ".join(a.fault_codes), " ".join(a.asset_models), a.body]
-    ).lower()
-
-
 def create(ctx: ServiceContext, data: ArticleInput) -> KbArticle:
     now = ctx.now()
     a = KbArticle(
@@ -81,9 +63,9 @@ def create(ctx: ServiceContext, data: ArticleInput) -> KbArticle:
         created_at=now,
         updated_at=now,
     )
-    a.search_text = _search_text(a)
     ctx.session.add(a)
     ctx.session.flush()
+    knowledge_index.reindex(ctx.session, a)
     _snapshot(ctx, a)
     audit(ctx, "kb_article", a.id, "created", data={"status": a.status, "visibility": a.visibility})
     ctx.session.commit()
@@ -99,7 +81,7 @@ def update(ctx: ServiceContext, article_id: int, patch: ArticlePatch) -> KbArtic
     if patch.title is not UNSET or patch.body is not UNSET:
         a.version += 1
         _snapshot(ctx, a)
-    a.search_text = _search_text(a)
+    knowledge_index.reindex(ctx.session, a)
     a.updated_at = ctx.now()
     audit(ctx, "kb_article", a.id, "updated", data={"version": a.version, "status": a.status})
     ctx.session.commit()
@@ -144,30 +126,40 @@ def search(
     public_only: bool,
     include_drafts: bool = False,
     asset_model: str | None = None,
-    fault_code: str | None = None,
+    fault_codes: Iterable[str] = (),
     limit: int = 20,
 ) -> list[tuple[KbArticle, float]]:
-    words = terms(query)
-    q = sa.select(KbArticle)
+    """Articles for a query, best first, with their scores; an empty query lists the newest."""
+    visible: sa.ColumnElement[bool] = sa.true()
     if public_only:
-        q = q.where(KbArticle.visibility == "public")
+        visible = sa.and_(visible, KbArticle.visibility == "public")
     if public_only or not include_drafts:
-        q = q.where(KbArticle.status == "published")
-    if words:
-        q = q.where(sa.or_(*(KbArticle.search_text.contains(w, autoescape=True) for w in words)))
-    ranked: list[tuple[KbArticle, float]] = []
-    for a in ctx.session.scalars(q.limit(500)):
-        title = a.title.lower()
-        score = sum(3.0 if w in title else 1.0 for w in words if w in a.search_text)
-        if asset_model and asset_model in a.asset_models:
-            score += 2
-        if fault_code and fault_code in a.fault_codes:
-            score += 4
-        if words and score == 0:
-            continue
-        ranked.append((a, score + a.helpful_yes * 0.01 - a.helpful_no * 0.01))
-    ranked.sort(key=lambda pair: (-pair[1], pair[0].id))
-    return ranked[:limit]
+        visible = sa.and_(visible, KbArticle.status == "published")
+    wanted = knowledge_index.Query.of(query, asset_model, fault_codes)
+    if not wanted.text_terms and not wanted.boosts:
+        newest = ctx.session.scalars(
+            sa.select(KbArticle)
+            .where(visible)
+            .order_by(KbArticle.updated_at.desc(), KbArticle.id.desc())
+            .limit(limit)
+        )
+        return [(a, 0.0) for a in newest]
+    top = knowledge_index.rank(ctx.session, wanted, visible)[:limit]
+    by_id = {
+        a.id: a
+        for a in ctx.session.scalars(sa.select(KbArticle).where(KbArticle.id.in_([i for i, _ in top])))
+    }
+    return [(by_id[i], round(score, 4)) for i, score in top]
+
+
+def suggest_for_work_order(
+    ctx: ServiceContext, wo: WorkOrder, limit: int = 5
+) -> list[tuple[KbArticle, float]]:
+    """Articles for a job: its text, its asset's model, and the fault codes of what raised it."""
+    codes = [f.code for f in annex.work_order_facts(ctx.session, [wo.id])[wo.id] if f.code]
+    model = wo.asset.model.code if wo.asset else None
+    text = f"{wo.title} {wo.description}"[:200]
+    return search(ctx, text, public_only=False, asset_model=model, fault_codes=codes, limit=limit)
 
 
 def feedback(ctx: ServiceContext, article_id: int, data: FeedbackInput, *, public_only: bool) -> KbArticle:

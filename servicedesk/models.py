@@ -113,13 +113,22 @@ class KbArticle(Base):
     asset_models: Mapped[list[Any]] = mapped_column(default=list)
     fault_codes: Mapped[list[Any]] = mapped_column(default=list)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
-    # Lower-cased title, tags and body: what search reads.
-    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     helpful_yes: Mapped[int] = mapped_column(sa.Integer, default=0)
     helpful_no: Mapped[int] = mapped_column(sa.Integer, default=0)
     views: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class KbTerm(Base):
+    """The search index (servicedesk.knowledge_index): which articles hold a term, and how strongly."""
+
+    __tablename__ = "kb_terms"
+    term: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        IdType, sa.ForeignKey("kb_articles.id"), primary_key=True, index=True
+    )
+    weight: Mapped[int] = mapped_column(sa.Integer)
 
 
 class KbArticleVersion(Base):

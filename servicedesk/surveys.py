@@ -354,7 +354,7 @@ def scores(
         rows = ctx.session.execute(
             sa.select(Engineer.id, Territory.name).join(Territory, Engineer.territory_id == Territory.id)
         )
-        team_of = dict(rows.tuples())
+        team_of = dict(rows.tuples().all())
     for r in ctx.session.scalars(query):
         local = r.answered_at.astimezone(zone)
         if by == "engineer":

@@ -241,19 +241,20 @@ class KnowledgeController(Controller):
     ) -> list[dict[str, Any]]:
         """Ranked search in Chinese or English (`q`), optionally boosted by asset model and fault code."""
         found = knowledge.search(
-            ctx, q, public_only=False, include_drafts=drafts, asset_model=asset_model, fault_code=fault_code
+            ctx,
+            q,
+            public_only=False,
+            include_drafts=drafts,
+            asset_model=asset_model,
+            fault_codes=[fault_code] if fault_code else [],
         )
         return [knowledge.article_out(a, score, full=False) for a, score in found]
 
     @get("/suggest/{wo_id:int}", opt=needs("knowledge.read"), sync_to_thread=True)
     def suggest(self, ctx: Ctx, wo_id: FromPath[int]) -> list[dict[str, Any]]:
-        """Articles for a work order, from its text and its asset's model."""
-        wo = get_work_order(ctx, wo_id)
-        model = wo.asset.model.code if wo.asset else None
-        found = knowledge.search(
-            ctx, f"{wo.title} {wo.description}"[:200], public_only=False, asset_model=model
-        )
-        return [knowledge.article_out(a, score, full=False) for a, score in found[:5]]
+        """Articles for a work order, from its text, its asset's model and the fault codes that raised it."""
+        found = knowledge.suggest_for_work_order(ctx, get_work_order(ctx, wo_id))
+        return [knowledge.article_out(a, score, full=False) for a, score in found]
 
     @post(opt=needs("knowledge.write"), sync_to_thread=True)
     def create(self, ctx: Ctx, data: JSONBody[knowledge.ArticleInput]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ class Fact:
     summary: str
     raised_at: datetime | None = None
     severity: str | None = None
+    # A code others can look things up by (a fault code, an alarm type), e.g. knowledge articles.
+    code: str | None = None
     # Chart-ready and feature-specific: {"metric", "values", "series": [[ts, value], …], …}
     details: Mapping[str, Any] = field(default_factory=dict)
 

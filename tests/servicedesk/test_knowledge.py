@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from litestar.testing import TestClient
+from pathlib import Path
 
+import sqlalchemy as sa
+from alembic import command
+from litestar.testing import TestClient
+from sqlalchemy.orm import Session
+
+from core.domain.clock import FixedClock
+from core.services.context import Actor, ServiceContext
+from core.store.db import make_engine
+from fieldops.migrate import alembic_config, upgrade
+from fieldops.wiring import System
+from iot import alarms
+from iot.contract import Severity
+from servicedesk import knowledge
+from tests.conftest import T0
 from tests.world import World, login
 
 ARTICLES = [
@@ -84,3 +98,76 @@ def test_versions_and_suggestions(desk: World, client: TestClient) -> None:
     ).json()
     suggested = client.get(f"/knowledge/suggest/{call['work_order_id']}", headers=admin).json()
     assert suggested[0]["id"] == ids[0]
+
+
+def test_migrating_indexes_the_articles_already_there(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0012_servicedesk_more")
+        conn.execute(
+            sa.text(
+                "INSERT INTO kb_articles (title, body, status, visibility, tags, asset_models, fault_codes,"
+                " version, search_text, helpful_yes, helpful_no, views, created_at, updated_at) VALUES"
+                " ('冷水机高压报警', 'clean the condenser', 'published', 'public', '[]', '[\"CH-500\"]',"
+                " '[\"E101\"]', 1, '', 0, 0, 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        ctx = ServiceContext(session, FixedClock(T0), Actor.system("test"))
+        for query in ("高压", "condenser", "e101"):
+            assert [a.title for a, _ in knowledge.search(ctx, query, public_only=True)] == ["冷水机高压报警"]
+    assert "search_text" not in {c["name"] for c in sa.inspect(engine).get_columns("kb_articles")}
+    engine.dispose()
+
+
+def test_a_job_raised_by_a_fault_code_is_offered_the_article_for_that_code(
+    desk: World, client: TestClient, system: System
+) -> None:
+    ids = _seed(client)
+    admin = login(client, "admin")
+    generic = {"status": "published", "visibility": "internal", "title": "Chiller maintenance overview"}
+    for n in range(3):  # articles that share the job's words but not its fault code
+        body = f"Chiller alarm handling, part {n}: pressure, flow, condenser."
+        assert client.post("/knowledge", json={**generic, "body": body}, headers=admin).status_code == 201
+    rt = system.runtime
+    with rt.sessions() as s:
+        outcome = alarms.raise_alarm(
+            ServiceContext(s, rt.clock, Actor.system("telemetry")),
+            alarms.Signal(
+                asset_id=desk.ids["asset"],
+                alarm_type="fault:E101",
+                source="fault_code",
+                severity=Severity.MAJOR,
+                message="Chiller alarm E101",
+                at=T0,
+                evidence={},
+            ),
+        )
+    assert outcome.work_order_id is not None
+    suggested = client.get(f"/knowledge/suggest/{outcome.work_order_id}", headers=admin).json()
+    assert suggested[0]["id"] == ids[0]  # filed under E101, though written in Chinese
+
+
+def test_ranking_reads_every_match_not_the_first_few_hundred(desk: World, system: System) -> None:
+    rt = system.runtime
+    with rt.sessions() as s:
+        ctx = ServiceContext(s, rt.clock, Actor.system("test"))
+        for n in range(520):
+            knowledge.create(
+                ctx,
+                knowledge.ArticleInput(
+                    title=f"巡检记录 {n}", body="例行巡检，设备运行正常。", status="published"
+                ),
+            )
+        best = knowledge.create(
+            ctx,
+            knowledge.ArticleInput(
+                title="冷却塔风机异响处理", body="冷却塔风机异响：检查轴承和皮带。", status="published"
+            ),
+        )
+        found = knowledge.search(ctx, "冷却塔风机异响 巡检", public_only=False, limit=5)
+    assert found[0][0].id == best.id
+    assert len(found) == 5 and found[0][1] > found[1][1]
