@@ -3,10 +3,12 @@ and the live feed of changes (server-sent events)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -26,6 +28,30 @@ STATIC = Path(__file__).resolve().parents[2] / "console" / "static"
 # How often an open console looks for changes; the outbox is the truth, so nothing is missed in between.
 POLL_SECONDS = 1.0
 PAGE = (STATIC / "index.html").read_bytes()
+# An optional map tile layer, e.g. "https://tiles.example.com/{z}/{x}/{y}.png" (a company's own tile
+# server): nothing on the map needs it, and without it the page loads nothing from elsewhere.
+TILES_VARIABLE = "FIELDOPS_CONSOLE_TILES"
+
+
+class ConsoleConfig(msgspec.Struct, kw_only=True):
+    tiles: str | None
+
+
+def _tiles() -> str | None:
+    url = os.environ.get(TILES_VARIABLE, "").strip()
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _policy() -> str:
+    tiles = _tiles()
+    origin = f" {urlsplit(tiles).scheme}://{urlsplit(tiles).netloc}" if tiles else ""
+    # The page runs only our own script and talks only to this server (and shows tiles from the one
+    # configured tile server, if any).
+    return (
+        f"default-src 'self'; img-src 'self' data: blob:{origin}; style-src 'self'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+    )
 
 
 @get("/console", opt=public(), include_in_schema=False, media_type="text/html")
@@ -33,13 +59,14 @@ async def console_page() -> Response[bytes]:
     return Response(
         PAGE,
         media_type="text/html; charset=utf-8",
-        headers={
-            # The page runs only our own script and talks only to this server.
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers={"Content-Security-Policy": _policy(), "X-Content-Type-Options": "nosniff"},
     )
+
+
+@get("/console/config", opt=public(), include_in_schema=False)
+async def console_config() -> ConsoleConfig:
+    """What the page needs before sign-in: the optional tile layer."""
+    return ConsoleConfig(tiles=_tiles())
 
 
 @get("/board", opt=needs("board.read"), sync_to_thread=True)
@@ -87,6 +114,7 @@ async def live(
 
 ROUTES: list[ControllerRouterHandler] = [
     console_page,
+    console_config,
     get_board,
     live,
     create_static_files_router(

@@ -13,8 +13,14 @@ from tests.conftest import T0
 from tests.world import PASSWORD, World
 
 DAY = "2026-11-23"
-# Board geometry (console.js): the axis starts at 06:00, 150 px of labels, 1.2 px per minute.
-X_11_00 = 150 + (11 * 60 - 6 * 60) * 1.2
+
+
+def _x_at(page: Any, hour: int, minute: int = 0) -> float:
+    """Where a local time is on the board: the timeline states its own geometry (it fits the screen)."""
+    g = page.locator("#timeline").evaluate(
+        "s => ({label: +s.dataset.labelWidth, px: +s.dataset.pxPerMinute, first: +s.dataset.firstHour})"
+    )
+    return float(g["label"] + (hour * 60 + minute - g["first"] * 60) * g["px"])
 
 
 def _sign_in(browser: Any, server: str, username: str) -> Any:
@@ -47,14 +53,16 @@ def test_drag_a_work_order_onto_an_engineer(
     page.screenshot(path=str(shots / "console-board.png"), full_page=True)
 
     row = page.locator(f'.row[data-engineer="{world.ids["engineer"]}"]')
-    card.drag_to(row, target_position={"x": X_11_00, "y": 15})
+    card.drag_to(row, target_position={"x": _x_at(page, 11), "y": 15})
     page.locator(f'.block[data-wo="{wo["id"]}"]').wait_for()
     page.screenshot(path=str(shots / "console-assigned.png"), full_page=True)
 
     (visit,) = client.get(f"/work-orders/{wo['id']}/visits", headers=as_dispatcher).json()
     assert visit["engineer_id"] == world.ids["engineer"]
-    # 11:00 in Shanghai, where the drop landed.
-    assert datetime.fromisoformat(visit["planned_start"]) == T0 + timedelta(hours=1, minutes=30)
+    # Dropped at 11:00 in Shanghai: the move keeps it within the pin tolerance (±15 min), and pins it.
+    eleven = T0 + timedelta(hours=1, minutes=30)
+    assert abs(datetime.fromisoformat(visit["planned_start"]) - eleven) <= timedelta(minutes=15)
+    assert visit["pinned"] is True
     assert page.locator(f'.job[data-wo="{wo["id"]}"]').count() == 0
     page.close()
 
@@ -73,7 +81,7 @@ def test_a_refused_move_says_why(
     ).raise_for_status()
     page.locator(f'.job[data-wo="{wo["id"]}"]').drag_to(
         page.locator(f'.row[data-engineer="{world.ids["engineer"]}"]'),
-        target_position={"x": X_11_00, "y": 15},
+        target_position={"x": _x_at(page, 11), "y": 15},
     )
     page.locator(".toast.bad").wait_for()
     assert "cancelled" in page.locator(".toast.bad").inner_text()

@@ -1,0 +1,74 @@
+// The 360° customer view over GET /desk/customers/{id}/overview: sites, assets with warranty and contract,
+// open and past work (first-time fix), the assets' open alarms, satisfaction over time, spend, risk flags.
+import { barChart, lineChart } from "./charts.js";
+import { t } from "./i18n.js";
+import { api, chip, dateTime, el, pct, section, table } from "./util.js";
+
+const MAX_LOOKUPS = 30; // alarms and settlements are read per asset / per job: bounded
+
+export async function renderCustomers(root, q = "") {
+  const page = await api(`/customers?limit=100${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+  const search = el("input", { type: "search", value: q, "aria-label": t("search"), placeholder: t("search") });
+  const f = el("form", { class: "filters" }, search, el("button", { type: "submit" }, t("search")));
+  f.addEventListener("submit", (e) => { e.preventDefault(); renderCustomers(root, search.value.trim()); });
+  root.replaceChildren(el("header", { class: "page-head" }, el("h2", {}, t("customers"))), f,
+    table(["", t("customer")], page.items.map((c) => [c.code || "", el("a", { href: `#customer/${c.id}` }, c.name)])));
+}
+
+async function spendOf(orders) {
+  const records = await Promise.all(orders.slice(-MAX_LOOKUPS).map((w) => api(`/work-orders/${w.id}/record`).catch(() => null)));
+  const byMonth = new Map();
+  let currency = "";
+  orders.slice(-MAX_LOOKUPS).forEach((w, i) => {
+    for (const v of records[i]?.visits || []) {
+      if (!v.settlement) continue;
+      currency = v.settlement.currency;
+      const month = w.created_at.slice(0, 7);
+      byMonth.set(month, (byMonth.get(month) || 0) + Number(v.settlement.customer_amount));
+    }
+  });
+  return { currency, months: [...byMonth.entries()].sort() };
+}
+
+export async function renderCustomer(root, id) {
+  root.replaceChildren(el("p", { class: "busy" }, t("loading")));
+  const o = await api(`/desk/customers/${id}/overview`);
+  const assets = o.assets.slice(0, MAX_LOOKUPS);
+  const [alarmPages, spend] = await Promise.all([
+    Promise.all(assets.map((a) => api(`/alarms?asset_id=${a.id}&state=active&state=acknowledged&limit=20`).catch(() => ({ items: [] })))),
+    spendOf(o.past_work_orders.filter((w) => ["completed", "closed"].includes(w.status))),
+  ]);
+  const alarms = alarmPages.flatMap((p) => p.items);
+  const siteName = new Map(o.sites.map((s) => [s.id, s.name]));
+  const csat = o.surveys.filter((s) => s.kind === "csat");
+  const orders = (list) => table([t("work_order"), "", t("status"), t("priority"), t("created")],
+    list.map((w) => [el("a", { href: `#wo/${w.id}` }, w.reference), w.title, t(w.status), chip("prio", w.priority), dateTime(w.created_at)]));
+  root.replaceChildren(
+    el("header", { class: "page-head" }, el("h2", {}, `${o.customer.name}`), el("div", { class: "chips" },
+      o.customer.code ? el("span", { class: "chip" }, o.customer.code) : null, o.vip ? el("span", { class: "chip vip" }, t("vip")) : null)),
+    o.risk_flags.length ? el("ul", { class: "flags", "aria-label": t("risk") }, o.risk_flags.map((f) => el("li", {}, `⚠ ${f.text}${f.count ? ` (${f.count})` : ""}`))) : null,
+    el("div", { class: "tiles" },
+      el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("open_orders")), el("div", { class: "tile-value" }, String(o.open_work_orders.length))),
+      el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("ftf")), el("div", { class: "tile-value" }, pct(o.first_time_fix_rate))),
+      el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("alarms")), el("div", { class: "tile-value" }, String(alarms.length))),
+      el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("csat")), el("div", { class: "tile-value" }, csat.length && csat[csat.length - 1].average ? `★ ${csat[csat.length - 1].average.toFixed(1)}` : "—")),
+      el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("waiting_triage")), el("div", { class: "tile-value" }, String(o.waiting_in_triage)))),
+    el("div", { class: "columns" },
+      el("div", {},
+        section("open_orders", o.open_work_orders.length ? orders(o.open_work_orders) : el("p", { class: "muted" }, t("nothing"))),
+        section("past_orders", o.past_work_orders.length ? orders(o.past_work_orders) : el("p", { class: "muted" }, t("nothing"))),
+        section("alarms", alarms.length ? table([t("severity"), t("type"), t("asset"), t("last_seen"), t("work_order")],
+          alarms.map((a) => [chip("sev", a.severity), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}`, dateTime(a.last_seen_at), a.work_order_id ? el("a", { href: `#wo/${a.work_order_id}` }, `WO-${String(a.work_order_id).padStart(7, "0")}`) : "—"]))
+          : el("p", { class: "muted" }, t("nothing")))),
+      el("div", {},
+        section("sites", el("ul", {}, o.sites.map((s) => el("li", {}, `${s.name} · ${s.address || ""}`)))),
+        section("assets", table([t("asset"), t("site"), t("warranty"), t("contract")], o.assets.map((a) => [
+          `${a.serial} · ${a.model}`, siteName.get(a.site_id) || "", a.under_warranty ? `✓ ${t("until")} ${a.warranty_ends_on}` : a.warranty_ends_on ? `✗ ${a.warranty_ends_on}` : "—",
+          a.contract ? `${a.contract.tier} · ${a.contract.number} · ${t("until")} ${a.contract.ends_on}` : "—"]))),
+        section("surveys", csat.length ? lineChart(csat.map((s) => ({ x: new Date(`${s.month}-01T00:00:00Z`), y: s.average ?? null, label: s.month })), {
+          width: 420, height: 160, yMin: 1, format: (v) => v.toFixed(1), xLabel: (x) => x.toISOString().slice(0, 7), color: "var(--rose)", label: t("csat"),
+        }) : el("p", { class: "muted" }, t("nothing"))),
+        section("spend", spend.months.length ? barChart(spend.months.map(([m, v]) => ({ label: m, value: v })), {
+          width: 420, labelWidth: 70, format: (v) => `${spend.currency} ${v.toFixed(0)}`, color: "var(--teal)", label: t("spend"),
+        }) : el("p", { class: "muted" }, t("nothing"))))));
+}

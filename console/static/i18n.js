@@ -1,0 +1,109 @@
+// Interface text in Chinese and English. The locale comes from the browser and is switchable; the choice
+// is remembered on this computer. Data (names, titles) is shown as entered.
+
+const TEXT = {
+  zh: {
+    console: "调度台", username: "用户名", password: "密码", sign_in: "登录", sign_out: "退出",
+    board: "排班板", map: "地图", alarms: "告警", kpis: "指标", customers: "客户", day: "日期",
+    territory: "区域", queue: "待派工单", assign: "派工", engineer: "工程师", start: "开始", cancel: "取消",
+    live: "实时", offline: "连接中断，重连中…", engineers_only_app: "工程师请使用手机应用。",
+    assigned: "已派工", moved: "已调整", refused: "未能派工", new_work: "新工单", new_iot_work: "新物联网工单",
+    checked_in: "已到达现场", signed_off: "已签字完成", bad_login: "用户名或密码错误", due: "响应期限",
+    resolve_due: "解决期限", pinned: "已锁定", pin: "锁定", unpin: "解锁", open: "打开", move: "调整",
+    unassign: "撤回派工", close: "关闭", optimise: "智能排班", optimising: "正在优化…",
+    proposal: "排班方案", accept: "采用方案", discard: "放弃", accepted_plan: "已采用方案",
+    discarded: "已放弃方案", moves: "改派", added: "新派", retimed: "改时间", withdrawn: "撤回",
+    travel: "路程", lateness: "迟到", before: "优化前", after: "优化后", saved: "节省",
+    unassigned: "未能安排", reason: "原因", seconds: "秒", time_limit: "计算时间",
+    no_changes: "方案与当前计划相同。", shift: "班次", break: "休息", status: "状态", sla: "SLA",
+    priority: "优先级", site: "站点", customer: "客户", asset: "设备", source: "来源", kind: "类型",
+    timeline: "时间线", audit: "操作记录", photos: "照片", parts: "备件", signature: "签字",
+    settlement: "结算", checklist: "检查表", notes: "备注", evidence: "告警证据", report: "服务报告",
+    created: "创建", accepted: "已接单", en_route: "出发", on_site: "到达现场", work_done: "完工",
+    signed: "客户签字", cancelled: "已取消", declined: "已拒绝", none: "无", back: "返回",
+    acknowledge: "确认", clear: "清除", clear_reason: "清除原因", severity: "严重度", count: "次数",
+    first_seen: "首次", last_seen: "最近", type: "类型", state: "状态", active: "活动",
+    acknowledged: "已确认", cleared: "已清除", limit: "限值", predicted: "预计超限", work_order: "工单",
+    from: "从", to: "到", bucket: "粒度", by_day: "按天", by_week: "按周", group_by: "分组",
+    all: "全部", by_territory: "按区域", by_engineer: "按工程师", first_response: "首次响应",
+    mttr: "平均修复时间", ftf: "一次修复率", sla_attainment: "SLA 达成率", utilisation: "工程师利用率",
+    travel_share: "路程占比", csat: "客户满意度", minutes: "分钟", hours: "小时", refresh: "刷新",
+    search: "搜索", sites: "站点", assets: "设备", open_orders: "未完成工单", past_orders: "历史工单",
+    warranty: "保修", contract: "合同", risk: "风险提示", surveys: "满意度", spend: "费用",
+    vip: "VIP", waiting_triage: "待分拣", keyboard_hint: "Enter 派工 · 拖动到工程师行",
+    legend: "图例", late: "计划超出SLA", off_site: "未在现场签到", rating: "评分", signer: "签字人",
+    total: "合计", customer_pays: "客户支付", covered: "保修/合同覆盖", resolution: "处理结果",
+    nothing: "暂无", loading: "加载中…", day_off: "休息日", jobs: "单", quantity: "数量",
+    reason_required: "请填写原因", unassign_reason: "调度撤回", engineers: "工程师", work_orders: "工单",
+    until: "至", at_risk: "将超时", breached: "已超时", ok: "正常", unit_minutes: "分", km: "公里",
+    show_all: "显示全部", p_of: "共", tiles: "底图", period: "期间", ratings: "评分数",
+    repairs: "修复数", responses: "响应数", ftf_short: "一次修复", drop_here: "放到此处",
+  },
+  en: {
+    console: "Dispatch console", username: "Username", password: "Password", sign_in: "Sign in",
+    sign_out: "Sign out", board: "Board", map: "Map", alarms: "Alarms", kpis: "KPIs", customers: "Customers",
+    day: "Day", territory: "Territory", queue: "Unassigned", assign: "Assign", engineer: "Engineer",
+    start: "Start", cancel: "Cancel", live: "live", offline: "connection lost, retrying…",
+    engineers_only_app: "Engineers use the mobile app.", assigned: "Assigned", moved: "Moved",
+    refused: "Not done", new_work: "New work order", new_iot_work: "New IoT work order",
+    checked_in: "Checked in", signed_off: "Signed off", bad_login: "Wrong username or password",
+    due: "respond by", resolve_due: "resolve by", pinned: "pinned", pin: "Pin", unpin: "Unpin",
+    open: "Open", move: "Move", unassign: "Unassign", close: "Close", optimise: "Optimise",
+    optimising: "Optimising…", proposal: "Proposed plan", accept: "Accept plan", discard: "Discard",
+    accepted_plan: "Plan accepted", discarded: "Proposal discarded", moves: "Moved", added: "Added",
+    retimed: "Retimed", withdrawn: "Withdrawn", travel: "Travel", lateness: "Lateness", before: "before",
+    after: "after", saved: "saved", unassigned: "Left unassigned", reason: "Reason", seconds: "s",
+    time_limit: "Time limit", no_changes: "The proposal is the current plan.", shift: "Shift",
+    break: "Break", status: "Status", sla: "SLA", priority: "Priority", site: "Site", customer: "Customer",
+    asset: "Asset", source: "Source", kind: "Kind", timeline: "Timeline", audit: "Audit trail",
+    photos: "Photos", parts: "Parts", signature: "Signature", settlement: "Settlement",
+    checklist: "Checklist", notes: "Notes", evidence: "Alarm evidence", report: "Service report",
+    created: "Created", accepted: "Accepted", en_route: "En route", on_site: "On site",
+    work_done: "Work done", signed: "Signed off", cancelled: "Cancelled", declined: "Declined",
+    none: "none", back: "Back", acknowledge: "Acknowledge", clear: "Clear", clear_reason: "Why cleared",
+    severity: "Severity", count: "Count", first_seen: "First seen", last_seen: "Last seen", type: "Type",
+    state: "State", active: "Active", acknowledged: "Acknowledged", cleared: "Cleared", limit: "Limit",
+    predicted: "Predicted to reach limit", work_order: "Work order", from: "From", to: "To",
+    bucket: "By", by_day: "day", by_week: "week", group_by: "Group", all: "All",
+    by_territory: "by territory", by_engineer: "by engineer", first_response: "First response",
+    mttr: "Mean time to repair", ftf: "First-time fix", sla_attainment: "SLA attainment",
+    utilisation: "Engineer utilisation", travel_share: "Travel share", csat: "CSAT", minutes: "min",
+    hours: "h", refresh: "Refresh", search: "Search", sites: "Sites", assets: "Assets",
+    open_orders: "Open work orders", past_orders: "Past work orders", warranty: "Warranty",
+    contract: "Contract", risk: "Risk flags", surveys: "Satisfaction", spend: "Spend", vip: "VIP",
+    waiting_triage: "waiting in triage", keyboard_hint: "Enter to assign · drag onto an engineer",
+    legend: "Legend", late: "plan misses SLA", off_site: "checked in off site", rating: "Rating",
+    signer: "Signed by", total: "Total", customer_pays: "Customer pays", covered: "Covered",
+    resolution: "Resolution", nothing: "Nothing yet", loading: "Loading…", day_off: "day off", jobs: "jobs",
+    quantity: "Qty", reason_required: "Give a reason", unassign_reason: "withdrawn by dispatcher",
+    engineers: "Engineers", work_orders: "Work orders", until: "until", at_risk: "at risk",
+    breached: "breached", ok: "ok", unit_minutes: "min", km: "km", show_all: "Show all", p_of: "of",
+    tiles: "Tiles", period: "Period", ratings: "ratings", repairs: "repairs", responses: "responses",
+    ftf_short: "first-time fix", drop_here: "Drop here",
+  },
+};
+
+const stored = localStorage.getItem("fieldops.lang");
+export const lang = { current: stored || (navigator.language.toLowerCase().startsWith("zh") ? "zh" : "en") };
+
+export function t(key) {
+  return TEXT[lang.current][key] ?? TEXT.en[key] ?? key;
+}
+
+export function setLang(code) {
+  lang.current = code;
+  localStorage.setItem("fieldops.lang", code);
+  translate();
+}
+
+/** Static text in the page: every element with data-t gets its text, data-t-label its aria-label. */
+export function translate() {
+  document.documentElement.lang = lang.current === "zh" ? "zh-CN" : "en";
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+  for (const node of document.querySelectorAll("[data-t-label]")) node.setAttribute("aria-label", t(node.dataset.tLabel));
+  document.title = `fieldops · ${t("console")}`;
+  const button = document.querySelector("#lang");
+  if (button) button.textContent = lang.current === "zh" ? "EN" : "中文";
+}
+
+export const locale = () => (lang.current === "zh" ? "zh-CN" : "en-GB");
