@@ -5,36 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
-from core.services import engineers
-from core.services.context import Actor, ServiceContext
 from core.store.models import OutboxEvent
 from dispatch.planning.feature import DispatchFeature
 from tests.world import World, login
 
 DAY = "2026-11-23"  # T0's day (Monday) in Shanghai
-
-
-@pytest.fixture
-def zhao(world: World) -> int:
-    """A second hvac engineer working Mondays, based in Songjiang next to site_b."""
-    rt = world.system.runtime
-    with rt.sessions() as s:
-        ctx = ServiceContext(s, rt.clock, Actor.system("test-setup"))
-        return engineers.create_engineer(
-            ctx,
-            engineers.EngineerInput(
-                name="Zhao",
-                territory_id=world.ids["territory"],
-                home_lat=31.04,
-                home_lon=121.23,
-                skills=[engineers.SkillLevel("hvac", 3)],
-                shifts=[engineers.Shift(weekday=0, start="08:00", end="18:00", break_minutes=30)],
-            ),
-        ).id
 
 
 def new_order(client: TestClient, auth: dict[str, str], site: int, **kw: Any) -> int:
