@@ -2,7 +2,7 @@
 // and for a trend the line to the predicted time it reaches the limit); acknowledge or clear.
 import { lineChart } from "./charts.js";
 import { t } from "./i18n.js";
-import { api, chip, dateTime, el, hhmm, ref, section, table, toast } from "./util.js";
+import { api, chip, dateTime, el, fill, hhmm, ref, section, table, toast } from "./util.js";
 
 export function alarmChart(alarm, width = 640) {
   const ev = alarm.evidence || {};
@@ -29,7 +29,7 @@ export async function renderAlarms(root, filter = "open") {
   const page = await api(`/alarms?${states}&limit=200`);
   const tabs = el("div", { class: "segmented", role: "group", "aria-label": t("state") },
     ["open", "active", "acknowledged", "cleared"].map((f) => el("a", { href: `#alarms/${f}`, "aria-current": f === filter ? "page" : null }, f === "open" ? t("all") : t(f))));
-  root.replaceChildren(el("header", { class: "page-head" }, el("h2", {}, t("alarms")), tabs),
+  fill(root, el("header", { class: "page-head" }, el("h2", {}, t("alarms")), tabs),
     page.items.length ? table([t("severity"), t("type"), t("asset"), t("first_seen"), t("last_seen"), t("count"), t("state"), t("work_order")],
       page.items.map((a) => [chip("sev", a.severity), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}${a.device_id ? " · " + a.device_id : ""}`,
         dateTime(a.first_seen_at), dateTime(a.last_seen_at), String(a.count), t(a.state),
@@ -46,7 +46,7 @@ export async function renderAlarm(root, id) {
     } catch (error) { toast(error.message, true); }
   };
   const reason = el("input", { id: "clear-reason", "aria-label": t("clear_reason"), placeholder: t("clear_reason") });
-  root.replaceChildren(
+  fill(root, 
     el("header", { class: "page-head" }, el("h2", {}, `${a.alarm_type}`), el("div", { class: "chips" }, chip("sev", a.severity), chip("state", a.state, t(a.state)))),
     el("p", { class: "lead" }, a.message),
     el("dl", { class: "facts wide" },

@@ -2,7 +2,7 @@
 // pins) and the unassigned queue by SLA urgency. Work is assigned or moved through POST /dispatch/moves —
 // the same rules as every other way in — by dragging, or from the keyboard.
 import { t } from "./i18n.js";
-import { $, api, chip, el, hhmm, state, toast } from "./util.js";
+import { $, api, chip, el, fill, hhmm, state, toast } from "./util.js";
 
 const HOURS = [6, 22]; // the visible part of the day, local time
 const ROW = 34;
@@ -138,7 +138,8 @@ export function renderBoard() {
   for (let h = HOURS[0]; h <= HOURS[1]; h++) {
     const x = xOf(h * 60);
     grid.append(el("svg:line", { class: "hour", x1: x, x2: x, y1: AXIS - 4, y2: height }));
-    grid.append(el("svg:text", { class: "hour-label", x: x + 3, y: 16 }, `${String(h).padStart(2, "0")}:00`));
+    const last = h === HOURS[1];
+    grid.append(el("svg:text", { class: "hour-label", x: last ? x - 3 : x + 3, y: 16, "text-anchor": last ? "end" : "start" }, `${String(h).padStart(2, "0")}:00`));
   }
   const rowOf = new Map();
   const byEngineer = new Map();
@@ -296,7 +297,7 @@ async function setPin(visit, pinned) {
     } else {
       await api(`/dispatch/pins/${visit.job.work_order_id}`, { method: "DELETE" });
     }
-    toast(`${visit.job.reference}: ${t(pinned ? "pinned" : "unpin")}`);
+    toast(`${visit.job.reference}: ${t(pinned ? "pinned" : "unpinned")}`);
   } catch (error) {
     toast(`${t("refused")}: ${error.message}`, true);
   }
@@ -330,7 +331,7 @@ function facts(job) {
 
 function showInspector(title, ...body) {
   const panel = $("#inspector");
-  panel.replaceChildren(
+  fill(panel,
     el("div", { class: "inspector-head" }, el("h2", { id: "inspector-title" }, title),
       el("button", { type: "button", class: "icon", "aria-label": t("close"), onclick: closeInspector }, "×")),
     ...body);

@@ -29,7 +29,7 @@ export function lineChart(points, options = {}) {
   const ys = [...real, ...extra].map((p) => p.y);
   if (options.limit !== undefined && options.limit !== null) ys.push(options.limit);
   if (options.yMin !== undefined) ys.push(options.yMin);
-  if (!xs.length || !ys.length) {
+  if (!xs.length || !ys.length || (!real.length && !extra.length)) {
     svg.append(el("svg:text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "muted" }, "—"));
     return svg;
   }

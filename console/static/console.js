@@ -66,8 +66,14 @@ async function loadBoard() {
   });
 }
 
+let again = false;
 function reload() {
-  if (!loading) loading = loadBoard().finally(() => { loading = null; });
+  // One load at a time; a change that arrives during a load gets one more load after it (never lost).
+  if (loading) { again = true; return loading; }
+  loading = loadBoard().finally(() => {
+    loading = null;
+    if (again) { again = false; reload(); }
+  });
   return loading;
 }
 

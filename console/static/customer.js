@@ -2,7 +2,7 @@
 // open and past work (first-time fix), the assets' open alarms, satisfaction over time, spend, risk flags.
 import { barChart, lineChart } from "./charts.js";
 import { t } from "./i18n.js";
-import { api, chip, dateTime, el, pct, section, table } from "./util.js";
+import { api, chip, dateTime, el, fill, pct, section, table } from "./util.js";
 
 const MAX_LOOKUPS = 30; // alarms and settlements are read per asset / per job: bounded
 
@@ -11,7 +11,7 @@ export async function renderCustomers(root, q = "") {
   const search = el("input", { type: "search", value: q, "aria-label": t("search"), placeholder: t("search") });
   const f = el("form", { class: "filters" }, search, el("button", { type: "submit" }, t("search")));
   f.addEventListener("submit", (e) => { e.preventDefault(); renderCustomers(root, search.value.trim()); });
-  root.replaceChildren(el("header", { class: "page-head" }, el("h2", {}, t("customers"))), f,
+  fill(root, el("header", { class: "page-head" }, el("h2", {}, t("customers"))), f,
     table(["", t("customer")], page.items.map((c) => [c.code || "", el("a", { href: `#customer/${c.id}` }, c.name)])));
 }
 
@@ -31,7 +31,7 @@ async function spendOf(orders) {
 }
 
 export async function renderCustomer(root, id) {
-  root.replaceChildren(el("p", { class: "busy" }, t("loading")));
+  fill(root, el("p", { class: "busy" }, t("loading")));
   const o = await api(`/desk/customers/${id}/overview`);
   const assets = o.assets.slice(0, MAX_LOOKUPS);
   const [alarmPages, spend] = await Promise.all([
@@ -43,7 +43,7 @@ export async function renderCustomer(root, id) {
   const csat = o.surveys.filter((s) => s.kind === "csat");
   const orders = (list) => table([t("work_order"), "", t("status"), t("priority"), t("created")],
     list.map((w) => [el("a", { href: `#wo/${w.id}` }, w.reference), w.title, t(w.status), chip("prio", w.priority), dateTime(w.created_at)]));
-  root.replaceChildren(
+  fill(root, 
     el("header", { class: "page-head" }, el("h2", {}, `${o.customer.name}`), el("div", { class: "chips" },
       o.customer.code ? el("span", { class: "chip" }, o.customer.code) : null, o.vip ? el("span", { class: "chip vip" }, t("vip")) : null)),
     o.risk_flags.length ? el("ul", { class: "flags", "aria-label": t("risk") }, o.risk_flags.map((f) => el("li", {}, `⚠ ${f.text}${f.count ? ` (${f.count})` : ""}`))) : null,

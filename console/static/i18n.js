@@ -37,7 +37,9 @@ const TEXT = {
     reason_required: "请填写原因", unassign_reason: "调度撤回", engineers: "工程师", work_orders: "工单",
     until: "至", at_risk: "将超时", breached: "已超时", ok: "正常", unit_minutes: "分", km: "公里",
     show_all: "显示全部", p_of: "共", tiles: "底图", period: "期间", ratings: "评分数",
-    repairs: "修复数", responses: "响应数", ftf_short: "一次修复", drop_here: "放到此处",
+    repairs: "修复数", responses: "响应数", ftf_short: "一次修复", drop_here: "放到此处", change: "变更", unpinned: "已解锁",
+    new: "新建", scheduled: "已排期", dispatched: "已派发", in_progress: "处理中", completed: "已完成",
+    closed: "已关闭", on_hold: "挂起", needs_revisit: "需再次上门", work_order_status: "工单状态",
   },
   en: {
     console: "Dispatch console", username: "Username", password: "Password", sign_in: "Sign in",
@@ -79,7 +81,10 @@ const TEXT = {
     engineers: "Engineers", work_orders: "Work orders", until: "until", at_risk: "at risk",
     breached: "breached", ok: "ok", unit_minutes: "min", km: "km", show_all: "Show all", p_of: "of",
     tiles: "Tiles", period: "Period", ratings: "ratings", repairs: "repairs", responses: "responses",
-    ftf_short: "first-time fix", drop_here: "Drop here",
+    ftf_short: "first-time fix", drop_here: "Drop here", change: "Change", unpinned: "unpinned",
+    new: "New", scheduled: "Scheduled", dispatched: "Dispatched", in_progress: "In progress",
+    completed: "Completed", closed: "Closed", on_hold: "On hold", needs_revisit: "Needs revisit",
+    work_order_status: "Status",
   },
 };
 
@@ -101,6 +106,7 @@ export function translate() {
   document.documentElement.lang = lang.current === "zh" ? "zh-CN" : "en";
   for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
   for (const node of document.querySelectorAll("[data-t-label]")) node.setAttribute("aria-label", t(node.dataset.tLabel));
+  for (const node of document.querySelectorAll("[data-t-placeholder]")) node.setAttribute("placeholder", t(node.dataset.tPlaceholder));
   document.title = `fieldops · ${t("console")}`;
   const button = document.querySelector("#lang");
   if (button) button.textContent = lang.current === "zh" ? "EN" : "中文";

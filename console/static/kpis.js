@@ -2,7 +2,7 @@
 // week, and the same figure per territory or engineer as bars.
 import { barChart, lineChart } from "./charts.js";
 import { t } from "./i18n.js";
-import { $, api, el, minutes, pct, state } from "./util.js";
+import { $, api, el, fill, minutes, pct, state } from "./util.js";
 
 const METRICS = [
   ["first_response_minutes", "first_response", minutes, "var(--blue)"],
@@ -42,7 +42,7 @@ export async function renderKpis(root, params = null) {
   const q = { ...defaults(), ...(params || {}) };
   const f = form(q);
   const body = el("div", { id: "kpi-body" }, el("p", { class: "busy" }, t("loading")));
-  root.replaceChildren(el("header", { class: "page-head" }, el("h2", {}, t("kpis"))), f, body);
+  fill(root, el("header", { class: "page-head" }, el("h2", {}, t("kpis"))), f, body);
   f.addEventListener("submit", (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(f));
@@ -54,7 +54,7 @@ export async function renderKpis(root, params = null) {
   try {
     k = await api(`/kpis?${search}`);
   } catch (error) {
-    body.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
+    fill(body, el("p", { class: "error", role: "alert" }, error.message));
     return;
   }
   const fmtDay = (x) => new Date(x).toISOString().slice(5, 10);
@@ -74,7 +74,7 @@ export async function renderKpis(root, params = null) {
     }))));
   const [, focusLabel, focusFmt, focusColour] = METRICS.find((m) => m[0] === focus);
   const groups = k.groups.filter((g) => g[focus] !== null).sort((a, b) => (b[focus] ?? 0) - (a[focus] ?? 0)).slice(0, 30);
-  body.replaceChildren(tiles,
+  fill(body, tiles,
     el("section", { class: "panel" }, el("h3", {}, `${t(focusLabel)} · ${t(q.group_by === "territory" ? "by_territory" : "by_engineer")}`),
       groups.length ? barChart(groups.map((g) => ({ label: g.name, value: g[focus] })), { width: 900, labelWidth: 140, format: focusFmt, color: focusColour, max: focusFmt === pct ? 1 : undefined, label: t(focusLabel) })
         : el("p", { class: "muted" }, t("nothing"))),

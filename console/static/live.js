@@ -36,6 +36,8 @@ export function listen(onChange) {
             }
           }
         }
+        // The server ends each stream after a while: reconnect at once from the cursor.
+        continue;
       } catch (error) {
         if (controller.signal.aborted) return;
       }

@@ -1,7 +1,7 @@
 // Optimise the territory's day: the optimizer's proposal as a diff a dispatcher can judge (moves, travel
 // saved, lateness before and after, what stays unassigned and why), then accept or discard it.
 import { t } from "./i18n.js";
-import { $, api, el, hhmm, ref, state, toast } from "./util.js";
+import { $, api, el, fill, hhmm, ref, state, toast } from "./util.js";
 
 let current = null;
 let onDone = async () => {};
@@ -36,7 +36,7 @@ function render(p) {
   const saved = d.travel_km.before - d.travel_km.after;
   const later = d.lateness_minutes.after - d.lateness_minutes.before;
   const list = changes(d);
-  $("#optimise-body").replaceChildren(
+  fill($("#optimise-body"), 
     el("p", { class: "muted" }, `${p.solver_status} · ${p.solve_seconds.toFixed(1)} ${t("seconds")}`),
     el("div", { class: "tiles" },
       tile(t("added"), String(d.added.length)),
@@ -46,7 +46,7 @@ function render(p) {
       tile(t("lateness"), `${Math.round(d.lateness_minutes.after)} ${t("unit_minutes")}`, `${t("before")} ${Math.round(d.lateness_minutes.before)}`, later < -0.5 ? true : later > 0.5 ? false : null),
       tile(t("unassigned"), String(d.unassigned.length), null, d.unassigned.length ? false : null)),
     list.length
-      ? el("table", { class: "grid", id: "optimise-changes" }, el("thead", {}, el("tr", {}, [t("work_order"), t("status"), ""].map((h) => el("th", { scope: "col" }, h)))),
+      ? el("table", { class: "grid", id: "optimise-changes" }, el("thead", {}, el("tr", {}, [t("work_order"), t("change"), ""].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, list.map((r) => el("tr", {}, r.map((c) => el("td", {}, c))))))
       : el("p", {}, t("no_changes")),
     d.unassigned.length
@@ -61,7 +61,7 @@ export async function optimise() {
   const dialog = $("#optimise");
   $("#optimise-accept").disabled = true;
   $("#optimise-discard").disabled = true;
-  $("#optimise-body").replaceChildren(el("p", { class: "busy", role: "status" }, t("optimising")));
+  fill($("#optimise-body"), el("p", { class: "busy", role: "status" }, t("optimising")));
   current = null;
   if (!dialog.open) dialog.showModal();
   try {
@@ -71,7 +71,7 @@ export async function optimise() {
     });
     render(current);
   } catch (error) {
-    $("#optimise-body").replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
+    fill($("#optimise-body"), el("p", { class: "error", role: "alert" }, error.message));
   }
 }
 

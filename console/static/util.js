@@ -27,6 +27,11 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+/** Replace a node's children, leaving out the absent ones (null, undefined, false). */
+export function fill(root, ...children) {
+  root.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 export class Problem extends Error {
   constructor(status, body) {
     super(body?.detail || body?.title || `HTTP ${status}`);

@@ -3,7 +3,7 @@
 // and the audit trail.
 import { alarmChart } from "./alarms.js";
 import { t } from "./i18n.js";
-import { api, blobUrl, chip, dateTime, el, section, state, table, toast } from "./util.js";
+import { api, blobUrl, chip, dateTime, el, fill, section, state, table, toast } from "./util.js";
 
 const STEPS = [["assigned_at", "assigned"], ["accepted_at", "accepted"], ["en_route_at", "en_route"], ["on_site_at", "on_site"], ["work_done_at", "work_done"], ["signed_off_at", "signed"]];
 
@@ -68,7 +68,7 @@ function checklist(c) {
 }
 
 export async function renderWorkOrder(root, id) {
-  root.replaceChildren(el("p", { class: "busy" }, t("loading")));
+  fill(root, el("p", { class: "busy" }, t("loading")));
   const [wo, visits, audit, record, alarms] = await Promise.all([
     api(`/work-orders/${id}`), api(`/work-orders/${id}/visits`), api(`/work-orders/${id}/audit`),
     api(`/work-orders/${id}/record`), api(`/alarms?work_order_id=${id}&limit=10`).catch(() => ({ items: [] })),
@@ -79,10 +79,10 @@ export async function renderWorkOrder(root, id) {
   const report = el("button", { type: "button", onclick: async () => {
     try { window.open(await blobUrl(record.report_path), "_blank"); } catch (error) { toast(error.message, true); }
   } }, t("report"));
-  root.replaceChildren(
+  fill(root, 
     el("header", { class: "page-head" },
       el("h2", {}, `${wo.reference} · ${wo.title}`),
-      el("div", { class: "chips" }, chip("status", wo.status, t(wo.status) === wo.status ? wo.status : t(wo.status)), chip("prio", wo.priority),
+      el("div", { class: "chips" }, chip("status", wo.status, t(wo.status)), chip("prio", wo.priority),
         wo.sla.state ? chip("sla", wo.sla.state, `SLA ${t(wo.sla.state)}`) : null, wo.source === "telemetry" ? el("span", { class: "chip iot" }, "IoT") : null),
       report),
     el("dl", { class: "facts wide" },
