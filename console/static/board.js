@@ -138,8 +138,7 @@ export function renderBoard() {
   for (let h = HOURS[0]; h <= HOURS[1]; h++) {
     const x = xOf(h * 60);
     grid.append(el("svg:line", { class: "hour", x1: x, x2: x, y1: AXIS - 4, y2: height }));
-    const last = h === HOURS[1];
-    grid.append(el("svg:text", { class: "hour-label", x: last ? x - 3 : x + 3, y: 16, "text-anchor": last ? "end" : "start" }, `${String(h).padStart(2, "0")}:00`));
+    if (h < HOURS[1]) grid.append(el("svg:text", { class: "hour-label", x: x + 3, y: 16 }, `${String(h).padStart(2, "0")}:00`));
   }
   const rowOf = new Map();
   const byEngineer = new Map();

@@ -72,7 +72,21 @@ export function renderMap(config) {
     layers.sites.append(el("svg:a", { href: `#wo/${j.work_order_id}` }, el("svg:rect", { class: "site queued", x: x - 5, y: y - 5, width: 10, height: 10 }),
       el("svg:title", {}, `${j.reference} ${j.title}\n${j.site} · ${t("queue")}`)));
   }
-  svg.replaceChildren(layers.tiles, layers.routes, layers.sites, layers.people);
+  // A scale bar: Web Mercator stretches by 1/cos(latitude), so a kilometre here is this many pixels.
+  const midLat = Math.atan(Math.sinh(Math.PI * (1 - 2 * (minY + maxY) / 2))) * 180 / Math.PI;
+  const pxPerKm = scale / (40075 * Math.cos((midLat * Math.PI) / 180));
+  const km = [1, 2, 5, 10, 20, 50, 100, 200].find((k) => k * pxPerKm >= 80) || 500;
+  const bar = el("svg:g", { class: "scale", transform: `translate(${w - 24 - km * pxPerKm},${h - 20})` },
+    el("svg:line", { x1: 0, x2: km * pxPerKm, y1: 0, y2: 0 }), el("svg:line", { x1: 0, x2: 0, y1: -5, y2: 0 }),
+    el("svg:line", { x1: km * pxPerKm, x2: km * pxPerKm, y1: -5, y2: 0 }),
+    el("svg:text", { x: km * pxPerKm / 2, y: -6, "text-anchor": "middle" }, `${km} ${t("km")}`));
+  const key = el("svg:g", { class: "map-legend", transform: "translate(14,16)" },
+    el("svg:rect", { x: -6, y: -12, width: 150, height: 78, rx: 6 }),
+    el("svg:circle", { cx: 4, cy: 0, r: 6, fill: "#374151" }), el("svg:text", { x: 16, y: 4 }, t("engineers")),
+    el("svg:circle", { class: "site", cx: 4, cy: 18, r: 5 }), el("svg:text", { x: 16, y: 22 }, t("work_orders")),
+    el("svg:rect", { class: "site queued", x: -1, y: 31, width: 10, height: 10 }), el("svg:text", { x: 16, y: 40 }, t("queue")),
+    el("svg:line", { x1: -2, x2: 10, y1: 54, y2: 54, stroke: "#374151", "stroke-width": 2.5 }), el("svg:text", { x: 16, y: 58 }, t("route")));
+  svg.replaceChildren(layers.tiles, layers.routes, layers.sites, layers.people, bar, key);
 }
 
 export function wireMap(config) {

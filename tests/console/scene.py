@@ -101,7 +101,7 @@ def build_scene(client: TestClient, headers: dict[str, str], world: World, start
             json={
                 "engineer_id": engineer,
                 "planned_start": at.isoformat(),
-                "planned_end": (at + timedelta(minutes=90)).isoformat(),
+                "planned_end": (at + timedelta(minutes=60)).isoformat(),
                 "dispatch": True,
             },
         )
