@@ -312,3 +312,10 @@ class ErpConfirmation(Base):
     message: Mapped[str] = mapped_column(sa.Text, default="")
     confirmed_at: Mapped[datetime]
     token_id: Mapped[int | None] = mapped_column(IdType)
+
+
+# The care feature's tables live beside their code; imported here so the schema is whole wherever the
+# automation models are (migrations, tests, `fieldops.models`).
+from automation.care import models as care_models  # noqa: E402
+
+__all__ = ["care_models"]

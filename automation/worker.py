@@ -1,4 +1,5 @@
-"""`fieldops worker`: the rules engine, escalations and webhook deliveries in one loop; run any number."""
+"""`fieldops worker`: the rules engine, escalations, webhook deliveries and the care pass in one loop; run any
+number."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from automation import escalation, rules, webhooks
+from automation.care import runner as care
 from automation.engine import RuleEngine
 from core.domain.clock import Clock
 from core.services.context import Actor, ServiceContext
@@ -40,6 +42,7 @@ class Worker:
         notified = escalation.run(self.sessions, self.clock, self.engine.worker)
         fanned = self.deliverer.fan_out()
         delivered = self.deliverer.deliver_due()
+        cared = care.run_if_due(self.sessions, self.clock, self.engine.worker)
         return {
             "events": stats.events,
             "fired": stats.fired,
@@ -48,6 +51,7 @@ class Worker:
             "escalations_notified": notified,
             "webhooks_queued": fanned,
             "webhooks_sent": delivered,
+            "care_pass": int(cared),
         }
 
     def run(self, stop: threading.Event) -> None:

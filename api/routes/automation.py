@@ -1,4 +1,4 @@
-"""Automation routes: rules (admin), firings, assignees, notices, tasks, escalations, webhooks."""
+"""Automation routes: rules (admin), firings, assignees, notices, tasks, escalations, webhooks, care."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from api.access import needs, public
 from api.deps import Ctx, expected_version, runtime, tagged
 from api.problems import problem
 from automation import definition, erp, escalation, people, rules, tasks, tokens, webhooks
+from automation.care import churn as care_churn
+from automation.care import consumables as care_consumables
+from automation.care import forecast as care_forecast
+from automation.care import views as care_views
 from automation.dryrun import dry_run
 from core.domain.errors import Invalid
 from core.services.common import Input
@@ -384,6 +388,106 @@ class ErpTokenController(Controller):
             return _confirmed(*erp.confirm(ctx, data, token.id))
 
 
+Level = Literal["low", "medium", "high"]
+
+
+class CareController(Controller):
+    """Proactive care: consumables and their run-out, notices, churn risk, the volume forecast."""
+
+    path = "/care"
+    tags = ["proactive care"]
+
+    @get("/consumables", opt=needs("tasks.read"), sync_to_thread=True)
+    def consumables(self, ctx: Ctx, asset_model_id: FromQuery[int | None] = None) -> list[dict[str, Any]]:
+        return [
+            care_consumables.consumable_out(c) for c in care_consumables.list_consumables(ctx, asset_model_id)
+        ]
+
+    @put("/consumables", opt=needs("rules.manage"), sync_to_thread=True)
+    def put_consumable(self, ctx: Ctx, data: JSONBody[care_consumables.ConsumableInput]) -> dict[str, Any]:
+        """What wears out on an asset model: by use (`counter` + `capacity`) or by time (`cycle_days`)."""
+        return care_consumables.consumable_out(care_consumables.put_consumable(ctx, data))
+
+    @post("/readings", opt=needs("tasks.write"), sync_to_thread=True, status_code=200)
+    def readings(self, ctx: Ctx, data: JSONBody[care_consumables.ReadingsInput]) -> dict[str, int]:
+        """Counter readings that arrive as data (meter reads, exports); a repeated reading is kept once."""
+        return care_consumables.record_readings(ctx, data)
+
+    @post("/replacements", opt=needs("tasks.write"), sync_to_thread=True)
+    def replacement(
+        self, ctx: Ctx, data: JSONBody[care_consumables.ReplacementInput]
+    ) -> Response[dict[str, Any]]:
+        """A consumable was replaced: its open notice is resolved and the next run-out counts from here."""
+        row = care_consumables.record_replacement(ctx, data)
+        return Response(
+            {
+                "id": row.id,
+                "asset_id": row.asset_id,
+                "consumable_id": row.consumable_id,
+                "at": row.at.isoformat(),
+            },
+            status_code=201,
+        )
+
+    @get("/run-outs", opt=needs("tasks.read"), sync_to_thread=True)
+    def run_outs(
+        self,
+        ctx: Ctx,
+        within_days: Annotated[int | None, QueryParameter(ge=0, le=3660)] = None,
+        customer_id: FromQuery[int | None] = None,
+        asset_id: FromQuery[int | None] = None,
+        limit: Limit = 100,
+    ) -> list[dict[str, Any]]:
+        """The predicted run-out date per asset and consumable, soonest first, with how it was worked out."""
+        return care_views.predictions(ctx, within_days, customer_id, asset_id, limit)
+
+    @get("/notices", opt=needs("tasks.read"), sync_to_thread=True)
+    def notices(
+        self,
+        ctx: Ctx,
+        notice_state: Annotated[care_views.NoticeState, QueryParameter(name="state")] = "open",
+        customer_id: FromQuery[int | None] = None,
+        limit: Limit = 100,
+    ) -> list[dict[str, Any]]:
+        """Consumables about to run out: one open notice per asset and consumable."""
+        return care_views.notices(ctx, notice_state, customer_id, False, limit)
+
+    @get("/churn", opt=needs("tasks.read"), sync_to_thread=True)
+    def churn(
+        self,
+        ctx: Ctx,
+        owner: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        level: FromQuery[list[Level] | None] = None,
+        limit: Limit = 100,
+    ) -> list[dict[str, Any]]:
+        """Customers by churn risk with the reasons; `owner=me` for my accounts, `level=high` to narrow."""
+        who = ctx.actor.name if owner == "me" else owner
+        return care_churn.list_scores(ctx, who, frozenset(level or ()), limit)
+
+    @get("/forecast", opt=needs("tasks.read"), sync_to_thread=True)
+    def forecast(self, ctx: Ctx, territory_id: FromQuery[int | None] = None) -> list[dict[str, Any]]:
+        """Work orders expected per territory and week, with the backtest error against seasonal naive."""
+        return care_forecast.list_forecasts(ctx, territory_id)
+
+    @get("/status", opt=needs("tasks.read"), sync_to_thread=True)
+    def status(self, ctx: Ctx) -> dict[str, Any]:
+        """When the care pass last ran, on which worker, and what it did."""
+        return care_views.status(ctx)
+
+
+class PortalCareController(Controller):
+    path = "/portal"
+    tags = ["customer portal"]
+
+    @get("/care-notices", opt=needs("portal"), sync_to_thread=True)
+    def care_notices(self, ctx: Ctx) -> list[dict[str, Any]]:
+        """My company's consumables about to run out (the ones meant for customers)."""
+        customer_id = ctx.actor.customer_id
+        if customer_id is None:
+            return []
+        return care_views.notices(ctx, "open", customer_id, portal_only=True)
+
+
 ROUTES: list[ControllerRouterHandler] = [
     RuleController,
     TaskController,
@@ -391,4 +495,6 @@ ROUTES: list[ControllerRouterHandler] = [
     WebhookController,
     IntegrationController,
     ErpTokenController,
+    CareController,
+    PortalCareController,
 ]
