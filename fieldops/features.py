@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from core.services.context import ServiceContext
     from fieldops.wiring import System
 
-FEATURES: tuple[ModuleType, ...] = (inventory, iot, dispatch, automation, servicedesk)
+# Automation seeds last: its demo history (two years of closed work orders) must not exist yet when the
+# service desk's demo sends a survey for every finished job it finds.
+FEATURES: tuple[ModuleType, ...] = (inventory, iot, dispatch, servicedesk, automation)
 
 Stop = Callable[[], None]
 

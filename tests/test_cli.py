@@ -79,7 +79,8 @@ def test_serve_demo_end_to_end(served: str) -> None:
     h = {"Authorization": f"Bearer {token.json()['access_token']}"}
     page = httpx.get(f"{served}/work-orders?limit=100", headers=h).json()
     statuses = {w["status"] for w in page["items"]}
-    assert len(page["items"]) == 40
+    # The 40 live demo jobs, newest first; behind them the closed history the care features learn from.
+    assert len([w for w in page["items"] if w["status"] != "closed"]) == 40
     assert {"new", "scheduled", "dispatched", "in_progress"} <= statuses
     new = next(w for w in page["items"] if w["status"] == "new")
     moved = httpx.post(
