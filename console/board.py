@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, selectinload
 from console.shifts import Window, place_break, shift_on
 from core.domain.lifecycle import ACTIVE_VISIT_STATUSES, VisitStatus, WorkOrderStatus
 from core.domain.sla import SlaTargets, sla_state
-from core.domain.workorders import Priority
 from core.store.models import Customer, Engineer, Site, Territory, Visit, WorkOrder
 
 UNPLANNED = (WorkOrderStatus.NEW, WorkOrderStatus.NEEDS_REVISIT)
@@ -132,7 +131,7 @@ def _job(now: datetime, row: Any) -> Job:
         work_order_id=row.id,
         reference=f"WO-{row.id:07d}",
         title=row.title,
-        priority=Priority.of(row.priority).value,
+        priority=f"P{row.priority}",
         status=row.status,
         sla=_sla(now, row),
         respond_by=row.respond_by,

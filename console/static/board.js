@@ -2,7 +2,7 @@
 // pins) and the unassigned queue by SLA urgency. Work is assigned or moved through POST /dispatch/moves —
 // the same rules as every other way in — by dragging, or from the keyboard.
 import { t } from "./i18n.js";
-import { $, api, chip, el, fill, hhmm, state, toast } from "./util.js";
+import { $, api, chip, el, esc, fill, hhmm, state, toast } from "./util.js";
 
 const HOURS = [6, 22]; // the visible part of the day, local time
 const ROW = 34;
@@ -80,19 +80,17 @@ function shorten(text, width) {
   return text.length > room ? `${text.slice(0, room - 1)}…` : text;
 }
 
+const attrs = (o) => Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== false)
+  .map(([k, v]) => ` ${k}="${esc(v)}"`).join("");
+
+// A block as markup: the board has thousands, and one string parsed once is far faster than building
+// each node by hand. Events are delegated from the timeline (see wireTimeline).
 function block(visit, y) {
   const start = minutesInto(visit.start);
   const end = visit.end ? minutesInto(visit.end) : start + visit.job.estimated_minutes;
   const x = xOf(start);
   const w = Math.max(6, (end - start) * px);
   const label = `${visit.job.reference.slice(-4)} ${visit.job.title}`;
-  const marks = [];
-  if (visit.pinned) {
-    marks.push(el("svg:path", { class: "pin-mark", d: `M${x + 2},${y + 4} l7,0 l-7,7 z` }));
-  }
-  if (visit.late) {
-    marks.push(el("svg:path", { class: "late-mark", d: `M${x + w - 11},${y + ROW - 9} l5,-10 l5,10 z` }));
-  }
   const title = [
     `${visit.job.reference} ${visit.job.title}`,
     `${visit.job.site} · ${visit.job.customer}`,
@@ -102,91 +100,120 @@ function block(visit, y) {
     visit.pinned ? t("pinned") : null,
     visit.off_site ? t("off_site") : null,
   ].filter(Boolean).join("\n");
-  const g = el("svg:g", {
+  const g = attrs({
     class: `block${MOVABLE.has(visit.status) ? " movable" : ""}`, "data-visit": visit.visit_id,
     "data-wo": visit.job.work_order_id, "data-status": visit.status, "data-sla": visit.job.sla,
     "data-late": visit.late ? "true" : null, "data-pinned": visit.pinned ? "true" : null,
     "data-off-site": visit.off_site ? "true" : null, role: "button", tabindex: "0",
     "aria-label": title.replaceAll("\n", ", "),
-  },
-  el("svg:title", {}, title),
-  el("svg:rect", { x, y: y + 4, width: w, height: ROW - 8 }),
-  el("svg:text", { x: x + (visit.pinned ? 11 : 4), y: y + ROW / 2 + 4 }, shorten(label, w - (visit.pinned ? 7 : 0) - (visit.late ? 10 : 0))),
-  ...marks);
-  g.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); inspectVisit(visit); }
   });
-  g.addEventListener("pointerdown", (e) => startBlockDrag(e, visit, g));
-  return g;
+  const text = shorten(label, w - (visit.pinned ? 7 : 0) - (visit.late ? 10 : 0));
+  return `<g${g}><title>${esc(title)}</title><rect x="${x}" y="${y + 4}" width="${w}" height="${ROW - 8}"/>`
+    + `<text x="${x + (visit.pinned ? 11 : 4)}" y="${y + ROW / 2 + 4}">${esc(text)}</text>`
+    + (visit.pinned ? `<path class="pin-mark" d="M${x + 2},${y + 4} l7,0 l-7,7 z"/>` : "")
+    + (visit.late ? `<path class="late-mark" d="M${x + w - 11},${y + ROW - 9} l5,-10 l5,10 z"/>` : "")
+    + "</g>";
 }
+
+let visitById = new Map();
 
 export function renderBoard() {
   const b = state.board;
   fitScale();
   const width = xOf(HOURS[1] * 60) + 10;
   const height = AXIS + Math.max(1, b.engineers.length) * ROW;
-  const svg = el("svg:svg", {
-    id: "timeline", width, height, "aria-label": t("board"), role: "group",
-    "data-label-width": LABEL, "data-px-per-minute": px, "data-first-hour": HOURS[0], "data-axis": AXIS, "data-row": ROW,
-  });
-  svg.append(el("svg:defs", {}, el("svg:pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
-    el("svg:rect", { width: 6, height: 6, fill: "#eef1f5" }), el("svg:line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#9aa5b1", "stroke-width": 2 }))));
-  const rows = el("svg:g", { class: "rows" });
-  const grid = el("svg:g", { class: "axis" });
-  const items = el("svg:g", { class: "items" });
-  svg.append(rows, grid, items);
+  const rows = [], grid = [], items = [];
   for (let h = HOURS[0]; h <= HOURS[1]; h++) {
     const x = xOf(h * 60);
-    grid.append(el("svg:line", { class: "hour", x1: x, x2: x, y1: AXIS - 4, y2: height }));
-    if (h < HOURS[1]) grid.append(el("svg:text", { class: "hour-label", x: x + 3, y: 16 }, `${String(h).padStart(2, "0")}:00`));
+    grid.push(`<line class="hour" x1="${x}" x2="${x}" y1="${AXIS - 4}" y2="${height}"/>`);
+    if (h < HOURS[1]) grid.push(`<text class="hour-label" x="${x + 3}" y="16">${String(h).padStart(2, "0")}:00</text>`);
   }
-  const rowOf = new Map();
   const byEngineer = new Map();
+  visitById = new Map();
   for (const v of b.visits) {
+    visitById.set(String(v.visit_id), v);
     if (!byEngineer.has(v.engineer_id)) byEngineer.set(v.engineer_id, []);
     byEngineer.get(v.engineer_id).push(v);
   }
+  const rowOf = new Map();
   b.engineers.forEach((engineer, i) => {
     const y = AXIS + i * ROW;
     rowOf.set(engineer.id, y);
     const mine = byEngineer.get(engineer.id) || [];
-    rows.append(el("svg:rect", { class: `row${i % 2 ? " odd" : ""}`, x: 0, y, width, height: ROW, "data-engineer": engineer.id }));
+    rows.push(`<rect class="row${i % 2 ? " odd" : ""}" x="0" y="${y}" width="${width}" height="${ROW}" data-engineer="${engineer.id}"/>`);
     if (engineer.shift_start) {
       const s = Math.max(minutesInto(engineer.shift_start), HOURS[0] * 60);
       const e = Math.min(minutesInto(engineer.shift_end), HOURS[1] * 60);
-      rows.append(el("svg:rect", { class: "shift", x: xOf(s), y: y + 2, width: Math.max(0, (e - s) * px), height: ROW - 4 },
-        el("svg:title", {}, `${t("shift")} ${hhmm(engineer.shift_start)}–${hhmm(engineer.shift_end)}`)));
+      rows.push(`<rect class="shift" x="${xOf(s)}" y="${y + 2}" width="${Math.max(0, (e - s) * px)}" height="${ROW - 4}"/>`);
     }
     if (engineer.break_start) {
       const s = minutesInto(engineer.break_start);
       const e = minutesInto(engineer.break_end);
-      items.append(el("svg:g", { class: "break", "data-engineer": engineer.id },
-        el("svg:title", {}, `${t("break")} ${hhmm(engineer.break_start)}–${hhmm(engineer.break_end)}`),
-        el("svg:rect", { x: xOf(s), y: y + 8, width: (e - s) * px, height: ROW - 16, fill: "url(#hatch)" })));
+      items.push(`<g class="break" data-engineer="${engineer.id}"><title>${esc(`${t("break")} ${hhmm(engineer.break_start)}–${hhmm(engineer.break_end)}`)}</title><rect x="${xOf(s)}" y="${y + 8}" width="${(e - s) * px}" height="${ROW - 16}" fill="url(#hatch)"/></g>`);
     }
     const load = mine.reduce((sum, v) => sum + (v.end && v.start ? (Date.parse(v.end) - Date.parse(v.start)) / 60000 : 0), 0);
-    rows.append(el("svg:text", { class: "name", x: 8, y: y + 15 }, engineer.name));
-    rows.append(el("svg:text", { class: "sub", x: 8, y: y + 28 },
-      engineer.shift_start ? `${mine.length} ${t("jobs")} · ${(load / 60).toFixed(1)}${t("hours")}` : t("day_off")));
+    rows.push(`<text class="name" x="8" y="${y + 15}">${esc(engineer.name)}</text>`);
+    rows.push(`<text class="sub" x="8" y="${y + 28}">${esc(engineer.shift_start ? `${mine.length} ${t("jobs")} · ${(load / 60).toFixed(1)}${t("hours")}` : t("day_off"))}</text>`);
   });
+  // The rows on screen are drawn first and painted; the rest follow in the next task, so the first
+  // paint does not wait for thousands of blocks nobody can see yet.
+  const view = $("#board-view");
+  const top = (view?.scrollTop || 0) - AXIS, bottom = top + (view?.clientHeight || 900);
+  const later = [];
   // Travel and waiting before each visit: a dashed line from the previous visit's end.
   for (const [engineerId, mine] of byEngineer) {
     const y = rowOf.get(engineerId);
     if (y === undefined) continue;
+    const out = y + ROW >= top && y <= bottom + ROW ? items : later;
     let previous = null;
     for (const visit of mine) {
       if (!visit.start) continue;
       if (previous?.end && Date.parse(previous.end) < Date.parse(visit.start)) {
-        items.append(el("svg:line", { class: "travel", x1: xOf(minutesInto(previous.end)), x2: xOf(minutesInto(visit.start)), y1: y + ROW / 2, y2: y + ROW / 2 }));
+        out.push(`<line class="travel" x1="${xOf(minutesInto(previous.end))}" x2="${xOf(minutesInto(visit.start))}" y1="${y + ROW / 2}" y2="${y + ROW / 2}"/>`);
       }
-      items.append(block(visit, y));
+      out.push(block(visit, y));
       previous = visit;
     }
   }
   const now = minutesInto(b.now);
   if (now > HOURS[0] * 60 && now < HOURS[1] * 60) {
-    items.append(el("svg:line", { class: "now", x1: xOf(now), x2: xOf(now), y1: AXIS - 4, y2: height }));
+    items.push(`<line class="now" x1="${xOf(now)}" x2="${xOf(now)}" y1="${AXIS - 4}" y2="${height}"/>`);
   }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="${width}" height="${height}" role="group"`
+    + ` aria-label="${esc(t("board"))}" data-label-width="${LABEL}" data-px-per-minute="${px}" data-first-hour="${HOURS[0]}"`
+    + ` data-axis="${AXIS}" data-row="${ROW}"><defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse"`
+    + ` patternTransform="rotate(45)"><rect width="6" height="6" fill="#eef1f5"/><line x1="0" y1="0" x2="0" y2="6"`
+    + ` stroke="#9aa5b1" stroke-width="2"/></pattern></defs><g class="rows">${rows.join("")}</g>`
+    + `<g class="axis">${grid.join("")}</g><g class="items">${items.join("")}</g></svg>`;
+  const host = $("#board");
+  host.innerHTML = svg;
+  const timeline = host.firstElementChild;
+  wireTimeline(timeline);
+  const generation = ++renders;
+  if (later.length) {
+    timeline.dataset.complete = "false";
+    setTimeout(() => {
+      if (generation !== renders) return; // a newer render took over
+      timeline.querySelector(".items").insertAdjacentHTML("beforeend", later.join(""));
+      timeline.dataset.complete = "true";
+    }, 0);
+  } else {
+    timeline.dataset.complete = "true";
+  }
+}
+
+let renders = 0;
+
+function wireTimeline(svg) {
+  const visitOf = (target) => visitById.get(target.closest?.(".block")?.dataset.visit);
+  svg.addEventListener("keydown", (e) => {
+    const visit = visitOf(e.target);
+    if (visit && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); inspectVisit(visit); }
+  });
+  svg.addEventListener("pointerdown", (e) => {
+    const visit = visitOf(e.target);
+    if (visit) startBlockDrag(e, visit, e.target.closest(".block"));
+  });
   svg.addEventListener("dragover", (e) => { e.preventDefault(); highlight(svg, dropTarget(svg, e)); });
   svg.addEventListener("dragleave", () => highlight(svg, null));
   svg.addEventListener("drop", (e) => {
@@ -196,7 +223,6 @@ export function renderBoard() {
     const target = dropTarget(svg, e);
     if (wo && target) move(wo, target.engineer, target.minutes);
   });
-  $("#board").replaceChildren(svg);
 }
 
 function dropTarget(svg, event) {

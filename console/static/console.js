@@ -64,6 +64,14 @@ async function loadBoard() {
   requestAnimationFrame(() => requestAnimationFrame(() => {
     document.body.dataset.boardMs = String(Math.round(performance.now() - mark));
     if (!document.body.dataset.boardPaintedAt) document.body.dataset.boardPaintedAt = String(performance.now());
+    // …and when every block of the day is in the page (the rows below the fold come one task later).
+    const done = () => {
+      if ($("#timeline")?.dataset.complete === "false") { setTimeout(done, 0); return; }
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        if (!document.body.dataset.boardCompleteAt) document.body.dataset.boardCompleteAt = String(performance.now());
+      }));
+    };
+    done();
   }));
 }
 
@@ -142,20 +150,22 @@ async function route() {
 async function start() {
   $("#login").hidden = true;
   $("#app").hidden = false;
-  state.me = await api("/auth/me");
-  $("#who").textContent = state.me.name;
   const asked = new URLSearchParams(location.search);
   if (!$("#day").value) $("#day").value = asked.get("day") || new Date().toISOString().slice(0, 10);
   if (asked.get("territory_id")) $("#territory").replaceChildren(el("option", { value: asked.get("territory_id") }, asked.get("territory_id")));
   $("#board-legend").replaceChildren(legend());
-  await reload();
+  // Who I am and the board travel together: the first paint waits for one round trip, not two.
+  const [me] = await Promise.all([api("/auth/me"), reload()]);
+  state.me = me;
+  $("#who").textContent = me.name;
   await route();
   listen(onLive);
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
   translate();
-  config = await fetch("/console/config").then((r) => r.json()).catch(() => config);
+  // The tile setting matters only to the map: fetched beside everything else, never waited for.
+  fetch("/console/config").then((r) => r.json()).then((c) => { Object.assign(config, c); }).catch(() => {});
   state.listeners.add(() => signOut());
   onBoardChange(reload);
   onPlanChange(reload);
