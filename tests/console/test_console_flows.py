@@ -273,3 +273,37 @@ def test_pin_unpin_keyboard_and_english(
     page.click("#lang")
     page.locator("nav .tab").filter(has_text="排班板").wait_for()
     page.close()
+
+
+def test_drag_a_planned_visit_to_another_engineer(
+    server: str,
+    browser: Any,
+    client: TestClient,
+    world: World,
+    as_dispatcher: dict[str, str],
+    system: System,
+    shots: Path,
+) -> None:
+    scene = build_scene(client, as_dispatcher, world, T0)
+    page = _sign_in(browser, server)
+    moving = scene.planned[-1]
+    target = scene.engineers[3] if moving["engineer_id"] != scene.engineers[3] else scene.engineers[4]
+    block = page.locator(f'.block[data-wo="{moving["work_order_id"]}"] rect')
+    box = block.bounding_box()
+    row = page.locator(f'.row[data-engineer="{target}"]').bounding_box()
+    assert box is not None and row is not None
+    geometry = page.locator("#timeline").evaluate(
+        "s => ({label: +s.dataset.labelWidth, px: +s.dataset.pxPerMinute})"
+    )
+    timeline = page.locator("#timeline").bounding_box()
+    assert timeline is not None
+    # Grab the block and drop it on the other engineer's row at 15:00.
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    x_15 = timeline["x"] + geometry["label"] + (15 * 60 - 6 * 60) * geometry["px"]
+    page.mouse.move(x_15, row["y"] + row["height"] / 2, steps=8)
+    page.mouse.up()
+    page.locator(".toast").filter(has_text="已调整").wait_for()
+    live = [v for v in _visits(system, moving["work_order_id"]) if v.status not in ("cancelled", "declined")]
+    assert [v.engineer_id for v in live] == [target]
+    page.close()
