@@ -4,12 +4,14 @@ Counters are lifetime counters (run hours, labels printed): they only grow, from
 reading lower than the one before means the meter was reset (a controller swap): counting carries on from
 the new value, so usage is the sum of the increases (the "odometer").
 
+- rate of use: the median of the per-day rates between consecutive readings of the last `RATE_WINDOW`
+  (the last two readings when it holds fewer than two): a misread meter spoils two intervals, not the
+  median. With four intervals or more, no interval counts more than `SPIKE` × that median in the
+  odometer either, so a misread (up, then "reset" back down) adds a bounded amount, not its whole jump.
 - usage: used = odometer(last reading) − odometer(at the last replacement), the latter interpolated
-  between readings (before the first reading it is extrapolated back at the current rate, never below 0;
-  with no replacement on record the consumable is the original one, fitted at 0). The rate of use is the
-  Theil–Sen slope (the median of pairwise slopes: one odd reading cannot swing it) of the odometer over
-  the readings of the last `RATE_WINDOW`, or the last two readings when that window holds fewer than two.
-  Run-out = last reading + (capacity − used) ÷ rate; in the past when it is used up already.
+  between readings (before the first reading it is extrapolated back at the rate, never below 0; with no
+  replacement on record the consumable is the original one, fitted at 0).
+  Run-out = last reading + (capacity − used) ÷ rate; the crossing, in the past, when it is used up.
 - cycle: run-out = the last replacement (else the installation) + the cycle.
 """
 
@@ -23,6 +25,7 @@ from statistics import median
 from typing import Any
 
 RATE_WINDOW = timedelta(days=60)
+SPIKE = 10.0
 DAY_S = 86_400.0
 
 
@@ -38,36 +41,46 @@ class Prediction:
     basis: dict[str, Any] = field(default_factory=dict)
 
 
-def odometer(readings: Sequence[Reading]) -> list[tuple[datetime, float]]:
-    """Cumulative use at each reading (sorted by time; a drop is a meter reset, not negative use)."""
-    out: list[tuple[datetime, float]] = []
-    total, previous = 0.0, None
-    for r in sorted(readings, key=lambda r: r.at):
-        if previous is None:
-            total = max(r.value, 0.0)
-        else:
-            total += r.value - previous if r.value >= previous else max(r.value, 0.0)
-        previous = r.value
-        out.append((r.at, total))
-    return out
-
-
-def theil_sen(points: Sequence[tuple[datetime, float]]) -> float | None:
-    """Units per day: the median slope over all pairs of points at different instants."""
-    slopes = [
-        (b[1] - a[1]) / ((b[0] - a[0]).total_seconds() / DAY_S)
-        for i, a in enumerate(points)
-        for b in points[i + 1 :]
-        if b[0] > a[0]
+def _steps(readings: Sequence[Reading]) -> list[tuple[datetime, datetime, float]]:
+    """(from, to, units used) between consecutive readings, sorted; a drop is a reset, not negative use."""
+    ordered = sorted(readings, key=lambda r: r.at)
+    return [
+        (a.at, b.at, b.value - a.value if b.value >= a.value else max(b.value, 0.0))
+        for a, b in pairwise(ordered)
+        if b.at > a.at
     ]
-    return median(slopes) if slopes else None
 
 
-def rate_of_use(odo: Sequence[tuple[datetime, float]]) -> float | None:
-    if len(odo) < 2:
+def _median_rate(steps: Sequence[tuple[datetime, datetime, float]]) -> float | None:
+    rates = [used / ((b - a).total_seconds() / DAY_S) for a, b, used in steps]
+    return median(rates) if rates else None
+
+
+def rate_of_use(readings: Sequence[Reading]) -> float | None:
+    """Units per day: the median rate between consecutive readings of the recent window."""
+    steps = _steps(readings)
+    if not steps:
         return None
-    recent = [p for p in odo if p[0] >= odo[-1][0] - RATE_WINDOW]
-    return theil_sen(recent if len(recent) >= 2 else odo[-2:])
+    recent = [st for st in steps if st[0] >= steps[-1][1] - RATE_WINDOW]
+    return _median_rate(recent if recent else steps[-1:])
+
+
+def odometer(readings: Sequence[Reading]) -> list[tuple[datetime, float]]:
+    """Cumulative use at each reading (sorted by time; resets carry on, spikes are capped)."""
+    ordered = sorted(readings, key=lambda r: r.at)
+    if not ordered:
+        return []
+    steps = _steps(ordered)
+    typical = _median_rate(steps) if len(steps) >= 4 else None
+    total = max(ordered[0].value, 0.0)
+    out = [(ordered[0].at, total)]
+    for a, b, used in steps:
+        capped = used
+        if typical is not None and typical > 0:
+            capped = min(used, SPIKE * typical * (b - a).total_seconds() / DAY_S)
+        total += capped
+        out.append((b, total))
+    return out
 
 
 def odometer_at(odo: Sequence[tuple[datetime, float]], at: datetime, rate: float) -> float:
@@ -85,7 +98,7 @@ def odometer_at(odo: Sequence[tuple[datetime, float]], at: datetime, rate: float
 
 def by_usage(capacity: float, readings: Sequence[Reading], replaced_at: datetime | None) -> Prediction:
     odo = odometer(readings)
-    rate = rate_of_use(odo)
+    rate = rate_of_use(readings)
     basis: dict[str, Any] = {"method": "usage", "capacity": capacity, "readings": len(odo)}
     if rate is None:
         return Prediction(None, {**basis, "why": "fewer than two readings of the counter"})
