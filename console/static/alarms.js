@@ -28,10 +28,10 @@ export async function renderAlarms(root, filter = "open") {
   const states = filter === "open" ? "state=active&state=acknowledged" : `state=${filter}`;
   const page = await api(`/alarms?${states}&limit=200`);
   const tabs = el("div", { class: "segmented", role: "group", "aria-label": t("state") },
-    ["open", "active", "acknowledged", "cleared"].map((f) => el("a", { href: `#alarms/${f}`, "aria-current": f === filter ? "page" : null }, f === "open" ? t("all") : t(f))));
+    ["open", "active", "acknowledged", "cleared"].map((f) => el("a", { href: `#alarms/${f}`, "aria-current": f === filter ? "page" : null }, f === "open" ? t("open_alarms") : t(f))));
   fill(root, el("header", { class: "page-head" }, el("h2", {}, t("alarms")), tabs),
     page.items.length ? table([t("severity"), t("type"), t("asset"), t("first_seen"), t("last_seen"), t("count"), t("state"), t("work_order")],
-      page.items.map((a) => [chip("sev", a.severity), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}${a.device_id ? " · " + a.device_id : ""}`,
+      page.items.map((a) => [chip("sev", a.severity, t(`sev_${a.severity}`)), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}${a.device_id ? " · " + a.device_id : ""}`,
         dateTime(a.first_seen_at), dateTime(a.last_seen_at), String(a.count), t(a.state),
         a.work_order_id ? el("a", { href: `#wo/${a.work_order_id}` }, ref(a.work_order_id)) : "—"]))
       : el("p", { class: "muted" }, t("nothing")));
@@ -47,7 +47,7 @@ export async function renderAlarm(root, id) {
   };
   const reason = el("input", { id: "clear-reason", "aria-label": t("clear_reason"), placeholder: t("clear_reason") });
   fill(root, 
-    el("header", { class: "page-head" }, el("h2", {}, `${a.alarm_type}`), el("div", { class: "chips" }, chip("sev", a.severity), chip("state", a.state, t(a.state)))),
+    el("header", { class: "page-head" }, el("h2", {}, `${a.alarm_type}`), el("div", { class: "chips" }, chip("sev", a.severity, t(`sev_${a.severity}`)), chip("state", a.state, t(a.state)))),
     el("p", { class: "lead" }, a.message),
     el("dl", { class: "facts wide" },
       el("dt", {}, t("asset")), el("dd", {}, `#${a.asset_id}${a.device_id ? " · " + a.device_id : ""}`),

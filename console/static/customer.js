@@ -58,7 +58,7 @@ export async function renderCustomer(root, id) {
         section("open_orders", o.open_work_orders.length ? orders(o.open_work_orders) : el("p", { class: "muted" }, t("nothing"))),
         section("past_orders", o.past_work_orders.length ? orders(o.past_work_orders) : el("p", { class: "muted" }, t("nothing"))),
         section("alarms", alarms.length ? table([t("severity"), t("type"), t("asset"), t("last_seen"), t("work_order")],
-          alarms.map((a) => [chip("sev", a.severity), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}`, dateTime(a.last_seen_at), a.work_order_id ? el("a", { href: `#wo/${a.work_order_id}` }, `WO-${String(a.work_order_id).padStart(7, "0")}`) : "—"]))
+          alarms.map((a) => [chip("sev", a.severity, t(`sev_${a.severity}`)), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}`, dateTime(a.last_seen_at), a.work_order_id ? el("a", { href: `#wo/${a.work_order_id}` }, `WO-${String(a.work_order_id).padStart(7, "0")}`) : "—"]))
           : el("p", { class: "muted" }, t("nothing")))),
       el("div", {},
         section("sites", el("ul", {}, o.sites.map((s) => el("li", {}, `${s.name} · ${s.address || ""}`)))),

@@ -193,6 +193,9 @@ def test_an_alarm_shows_the_telemetry_that_raised_it(
     page.screenshot(path=str(shots / "console-alarm.png"), full_page=True)
     page.get_by_role("button", name="确认").click()
     page.locator(".chip.state-acknowledged").wait_for()
+    page.click('nav .tab[data-view="alarms"]')
+    page.locator(f'a[href="#alarm/{outcome.alarm.id}"]').wait_for()
+    page.screenshot(path=str(shots / "console-alarms.png"))
     # The predictive work order it raised carries the same chart.
     page.goto(f"{server}/console?day={DAY}#wo/{outcome.work_order_id}")
     page.locator(".alarm-chart svg path.line").wait_for()
