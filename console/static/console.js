@@ -100,10 +100,10 @@ function onLive(change) {
   const wo = change.type.startsWith("visit") ? change.data.work_order_id : change.subject_id;
   if (change.type === "work_order.created") {
     toast(`${t(change.data.source === "telemetry" ? "new_iot_work" : "new_work")}: ${change.data.reference || ref(wo)}`);
-  } else if (change.type === "visit.on_site") {
-    toast(`${t("checked_in")}: ${ref(wo)}`);
-  } else if (change.type === "visit.signed_off") {
-    toast(`${t("signed_off")}: ${ref(wo)}`);
+  } else if (["visit.on_site", "visit.signed_off", "visit.checked_in_off_site"].includes(change.type)) {
+    const who = state.board?.engineers.find((e) => e.id === change.data.engineer_id)?.name;
+    const key = { "visit.on_site": "checked_in", "visit.signed_off": "signed_off", "visit.checked_in_off_site": "off_site" }[change.type];
+    toast(`${t(key)}: ${ref(wo)}${who ? " · " + who : ""}`, change.type === "visit.checked_in_off_site");
   }
   // Many changes arrive together after a plan is committed: one reload for the lot.
   clearTimeout(reloadTimer);

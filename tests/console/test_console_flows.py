@@ -310,3 +310,22 @@ def test_drag_a_planned_visit_to_another_engineer(
     live = [v for v in _visits(system, moving["work_order_id"]) if v.status not in ("cancelled", "declined")]
     assert [v.engineer_id for v in live] == [target]
     page.close()
+
+
+def test_check_ins_and_completions_show_live(
+    server: str, browser: Any, client: TestClient, world: World, as_dispatcher: dict[str, str], shots: Path
+) -> None:
+    scene = build_scene(client, as_dispatcher, world, T0)
+    page = _sign_in(browser, server)
+    job = scene.planned[2]  # en route in the scene
+    page.locator(f'.block[data-wo="{job["work_order_id"]}"][data-status="en_route"]').wait_for()
+    for to in ("on_site", "work_done", "signed_off"):
+        r = client.post(f"/visits/{job['visit_id']}/transitions", json={"to": to}, headers=as_dispatcher)
+        assert r.status_code == 200, r.text
+        if to == "on_site":
+            page.locator(f'.block[data-wo="{job["work_order_id"]}"][data-status="on_site"]').wait_for()
+            page.locator(".toast").filter(has_text="已到达现场").wait_for()
+    page.locator(f'.block[data-wo="{job["work_order_id"]}"][data-status="signed_off"]').wait_for()
+    page.locator(".toast").filter(has_text="已签字完成").wait_for()
+    page.screenshot(path=str(shots / "console-live-visits.png"))
+    page.close()
