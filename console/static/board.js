@@ -2,7 +2,7 @@
 // pins) and the unassigned queue by SLA urgency. Work is assigned or moved through POST /dispatch/moves —
 // the same rules as every other way in — by dragging, or from the keyboard.
 import { t } from "./i18n.js";
-import { $, api, chip, el, esc, fill, hhmm, state, toast } from "./util.js";
+import { $, api, chip, el, esc, fill, hhmm, reasonText, state, toast } from "./util.js";
 
 const HOURS = [6, 22]; // the visible part of the day, local time
 const ROW = 34;
@@ -93,7 +93,7 @@ function block(visit, y) {
   const label = `${visit.job.reference.slice(-4)} ${visit.job.title}`;
   const title = [
     `${visit.job.reference} ${visit.job.title}`,
-    `${visit.job.site} · ${visit.job.customer}`,
+    `${engineerName(visit.engineer_id)} · ${visit.job.site} · ${visit.job.customer}`,
     `${hhmm(visit.start)}–${hhmm(visit.end)} · ${t(visit.status)}`,
     visit.job.sla && visit.job.sla !== "ok" ? `SLA: ${t(visit.job.sla)}` : null,
     visit.late ? `⚠ ${t("late")}` : null,
@@ -116,6 +116,8 @@ function block(visit, y) {
 }
 
 let visitById = new Map();
+let names = new Map();
+const engineerName = (id) => names.get(id) || "";
 
 export function renderBoard() {
   const b = state.board;
@@ -130,6 +132,7 @@ export function renderBoard() {
   }
   const byEngineer = new Map();
   visitById = new Map();
+  names = new Map(b.engineers.map((e) => [e.id, e.name]));
   for (const v of b.visits) {
     visitById.set(String(v.visit_id), v);
     if (!byEngineer.has(v.engineer_id)) byEngineer.set(v.engineer_id, []);
@@ -293,7 +296,7 @@ export async function move(woId, engineerId, minutes, pin = true) {
     toast(`${t(wasPlanned ? "moved" : "assigned")}: ${job ? job.reference : woId} → ${engineer?.name} ${hhmm(out.start)}`);
   } catch (error) {
     // The API says why (skills, shift, window, state): show it as it is.
-    toast(`${t("refused")}: ${job ? job.reference + " → " + (engineer?.name || "") + ": " : ""}${error.message}`, true);
+    toast(`${t("refused")}: ${job ? job.reference + " → " + (engineer?.name || "") + ": " : ""}${reasonText(error.message)}`, true);
   }
   await onChange();
 }

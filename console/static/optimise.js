@@ -51,7 +51,7 @@ function render(p) {
       : el("p", {}, t("no_changes")),
     d.unassigned.length
       ? el("div", {}, el("h3", {}, t("unassigned")), el("ul", { class: "reasons" },
-        d.unassigned.map((u) => el("li", {}, el("strong", {}, u.reference), ` — ${u.reason}: ${u.detail}`))))
+        d.unassigned.map((u) => el("li", {}, el("strong", {}, u.reference), ` — ${t(`reason_${u.reason}`)}: ${u.detail}`))))
       : null);
   $("#optimise-accept").disabled = false;
   $("#optimise-discard").disabled = false;

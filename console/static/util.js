@@ -105,6 +105,12 @@ export function minutes(m) {
   return `${(m / 60).toFixed(1)} ${t("hours")}`;
 }
 
+/** The optimizer's reason codes in the reader's language; the API's own words follow as detail. */
+export function reasonText(message) {
+  const code = /\b(no_qualified_engineer|no_capacity|window_unreachable|part_unavailable)\b/.exec(message || "")?.[1];
+  return code ? `${t(`reason_${code}`)} — ${message}` : message;
+}
+
 export const pct = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 1000) / 10}%`);
 export const ref = (id) => `WO-${String(id).padStart(7, "0")}`;
 
