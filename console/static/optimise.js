@@ -31,6 +31,44 @@ function changes(diff) {
   return rows;
 }
 
+// Before and after for each engineer the proposal touches: two thin timelines, what arrives in green,
+// what leaves in red, the rest as it was. A picture of the diff the table below spells out.
+function timelines(p) {
+  const d = p.diff;
+  const touched = [...new Set([...Object.keys(d.gains), ...Object.keys(d.loses), ...d.retimed.map((r) => String(r.engineer_id))])].map(Number);
+  if (!touched.length) return null;
+  const dayStart = Date.parse(state.board.day_start);
+  const W = 820, L = 120, H0 = 6, H1 = 22, ROW = 16;
+  const x = (iso) => L + ((Date.parse(iso) - dayStart) / 60000 - H0 * 60) * ((W - L - 10) / ((H1 - H0) * 60));
+  const gained = new Set(Object.values(d.gains).flat());
+  const lost = new Set(Object.values(d.loses).flat());
+  const retimed = new Set(d.retimed.map((r) => r.work_order_id));
+  const after = new Map(p.plan.routes.map((r) => [r.engineer_id, r.stops]));
+  const rows = touched.sort((a, b) => nameOf(a).localeCompare(nameOf(b)));
+  const svg = el("svg:svg", { class: "diff-lines", viewBox: `0 0 ${W} ${rows.length * (2 * ROW + 10) + 18}`, role: "img", "aria-label": t("proposal") });
+  for (let h = H0; h < H1; h += 2) {
+    const hx = L + (h - H0) * 60 * ((W - L - 10) / ((H1 - H0) * 60));
+    svg.append(el("svg:text", { class: "tick", x: hx, y: 10 }, `${String(h).padStart(2, "0")}`));
+  }
+  rows.forEach((id, i) => {
+    const y = 16 + i * (2 * ROW + 10);
+    svg.append(el("svg:text", { class: "name", x: 0, y: y + ROW + 4 }, nameOf(id)));
+    svg.append(el("svg:text", { class: "tick", x: L - 4, y: y + 11, "text-anchor": "end" }, t("before")));
+    svg.append(el("svg:text", { class: "tick", x: L - 4, y: y + ROW + 11, "text-anchor": "end" }, t("after")));
+    for (const v of state.board.visits.filter((v) => v.engineer_id === id && v.start && v.end)) {
+      const wo = v.job.work_order_id;
+      svg.append(el("svg:rect", { class: lost.has(wo) ? "out" : retimed.has(wo) ? "retimed" : "same", x: x(v.start), y, width: Math.max(3, x(v.end) - x(v.start)), height: ROW - 3 },
+        el("svg:title", {}, `${ref(wo)} ${hhmm(v.start)}`)));
+    }
+    for (const s of after.get(id) || []) {
+      const wo = s.work_order_id;
+      svg.append(el("svg:rect", { class: gained.has(wo) ? "in" : retimed.has(wo) ? "retimed" : "same", x: x(s.start), y: y + ROW, width: Math.max(3, x(s.end) - x(s.start)), height: ROW - 3 },
+        el("svg:title", {}, `${ref(wo)} ${hhmm(s.start)}`)));
+    }
+  });
+  return svg;
+}
+
 function render(p) {
   const d = p.diff;
   const saved = d.travel_km.before - d.travel_km.after;
@@ -45,6 +83,7 @@ function render(p) {
       tile(t("travel"), `${d.travel_km.after.toFixed(1)} ${t("km")}`, `${t("before")} ${d.travel_km.before.toFixed(1)} · ${t("saved")} ${saved.toFixed(1)}`, saved > 0.05 ? true : saved < -0.05 ? false : null),
       tile(t("lateness"), `${Math.round(d.lateness_minutes.after)} ${t("unit_minutes")}`, `${t("before")} ${Math.round(d.lateness_minutes.before)}`, later < -0.5 ? true : later > 0.5 ? false : null),
       tile(t("unassigned"), String(d.unassigned.length), null, d.unassigned.length ? false : null)),
+    timelines(p),
     list.length
       ? el("table", { class: "grid", id: "optimise-changes" }, el("thead", {}, el("tr", {}, [t("work_order"), t("change"), ""].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, list.map((r) => el("tr", {}, r.map((c) => el("td", {}, c))))))
@@ -67,7 +106,11 @@ export async function optimise() {
   try {
     current = await api("/dispatch/optimisations", {
       method: "POST",
-      json: { territory_id: state.board.territory_id, day: state.board.day, time_limit_seconds: Number($("#optimise-seconds").value) || 5 },
+      json: {
+        territory_id: state.board.territory_id, day: state.board.day, time_limit_seconds: Number($("#optimise-seconds").value) || 5,
+        // Bound how many planned visits may change engineer (blank: no bound), for a calmer day.
+        max_moved: $("#optimise-max-moved").value === "" ? null : Number($("#optimise-max-moved").value),
+      },
     });
     render(current);
   } catch (error) {

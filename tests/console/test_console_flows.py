@@ -329,3 +329,18 @@ def test_check_ins_and_completions_show_live(
     page.locator(".toast").filter(has_text="已签字完成").wait_for()
     page.screenshot(path=str(shots / "console-live-visits.png"))
     page.close()
+
+
+def test_optimise_with_no_moves_allowed_only_adds(
+    server: str, browser: Any, client: TestClient, world: World, as_dispatcher: dict[str, str]
+) -> None:
+    build_scene(client, as_dispatcher, world, T0)
+    page = _sign_in(browser, server)
+    page.locator("#optimise-seconds").evaluate("s => { s.value = '3'; }")
+    page.locator("#optimise-max-moved").evaluate("s => { s.value = '0'; }")
+    page.click("#optimise-run")
+    page.locator("#optimise-accept:enabled").wait_for(timeout=30_000)
+    rows = page.locator("#optimise-changes tbody tr").all_inner_texts()
+    assert rows and not any("改派" in r for r in rows), rows
+    page.click("#optimise-discard")
+    page.close()
