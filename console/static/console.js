@@ -176,6 +176,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#day").addEventListener("change", reload);
   $("#territory").addEventListener("change", reload);
   $("#queue-filter").addEventListener("input", () => renderQueue());
+  $("#login-lang").addEventListener("click", () => setLang(lang.current === "zh" ? "en" : "zh"));
   $("#lang").addEventListener("click", () => {
     setLang(lang.current === "zh" ? "en" : "zh");
     $("#board-legend").replaceChildren(legend());

@@ -114,8 +114,7 @@ export function translate() {
   for (const node of document.querySelectorAll("[data-t-label]")) node.setAttribute("aria-label", t(node.dataset.tLabel));
   for (const node of document.querySelectorAll("[data-t-placeholder]")) node.setAttribute("placeholder", t(node.dataset.tPlaceholder));
   document.title = `fieldops · ${t("console")}`;
-  const button = document.querySelector("#lang");
-  if (button) button.textContent = lang.current === "zh" ? "EN" : "中文";
+  for (const button of document.querySelectorAll("#lang, #login-lang")) button.textContent = lang.current === "zh" ? "English" : "中文";
 }
 
 export const locale = () => (lang.current === "zh" ? "zh-CN" : "en-GB");

@@ -100,7 +100,15 @@ def test_a_new_work_order_appears_without_reloading(
     page.close()
 
 
-def test_engineers_cannot_open_the_console(server: str, browser: Any, world: World) -> None:
+def test_engineers_cannot_open_the_console(server: str, browser: Any, world: World, shots: Path) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page.goto(f"{server}/console")
+    page.locator("#login-form").wait_for()
+    page.screenshot(path=str(shots / "console-login.png"))
+    page.click("#login-lang")
+    page.locator("#login-form button[type=submit]").filter(has_text="Sign in").wait_for()
+    page.click("#login-lang")
+    page.close()
     page = _sign_in(browser, server, "engineer")
     page.locator("#login-error").filter(has_text="手机").wait_for()
     assert page.locator("#app").is_hidden()

@@ -217,8 +217,9 @@ def test_kpis_and_the_customer_360(
     page.locator('.tile[data-kpi="csat"][aria-pressed="true"]').wait_for()
     page.screenshot(path=str(shots / "console-kpis.png"), full_page=True)
 
-    page.goto(f"{server}/console?day={DAY}#customer/{world.ids['customer']}")
-    page.locator(".page-head h2").wait_for()
+    page.click('nav .tab[data-view="customers"]')
+    page.get_by_role("link", name="上海中心大厦").click()
+    page.locator(".page-head h2").filter(has_text="上海中心大厦").wait_for()
     text = page.locator("#page").inner_text()
     assert "SN-001" in text and finished["wo"]["reference"] in text
     page.screenshot(path=str(shots / "console-customer-360.png"), full_page=True)
