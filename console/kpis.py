@@ -171,14 +171,20 @@ class _Kpis:
         )
 
     def responses(self) -> None:
-        first = (
-            sa.select(
-                Visit.work_order_id,
-                sa.func.min(Visit.on_site_at).label("at"),
-                sa.func.min(Visit.engineer_id).label("engineer_id"),
-            )
+        # Who responded: the engineer of the visit that reached the site first.
+        earliest = (
+            sa.select(Visit.work_order_id, sa.func.min(Visit.on_site_at).label("at"))
             .where(Visit.on_site_at.is_not(None))
             .group_by(Visit.work_order_id)
+            .subquery("earliest")
+        )
+        v = aliased(Visit)
+        first = (
+            sa.select(v.work_order_id, sa.func.min(v.engineer_id).label("engineer_id"))
+            .join(
+                earliest, sa.and_(earliest.c.work_order_id == v.work_order_id, earliest.c.at == v.on_site_at)
+            )
+            .group_by(v.work_order_id)
             .subquery("first_on_site")
         )
         w = WorkOrder
@@ -254,8 +260,11 @@ class _Kpis:
                 w.resolve_by.is_not(None),
                 w.cancelled_at.is_(None),
                 _in(w.resolve_by, self.edges),
-                # Not yet decided: open and not yet due.
-                sa.or_(w.resolved_at.is_not(None), w.resolve_by < sa.literal(now, UTCDateTime())),
+                # Not yet decided: open and not yet due (a clock on hold stands still).
+                sa.or_(
+                    w.resolved_at.is_not(None),
+                    w.resolve_by < sa.func.coalesce(w.on_hold_since, sa.literal(now, UTCDateTime())),
+                ),
             )
             .group_by(sa.literal_column("bucket"), sa.literal_column("grp"))
         )

@@ -90,6 +90,7 @@ def test_kpis_from_real_jobs(
     assert k["series"][0]["mttr_minutes"] == 105.0 and k["series"][1]["mttr_minutes"] is None
     by_name = {g["name"]: g for g in k["groups"]}
     assert by_name["王工"]["mttr_minutes"] == 105.0 and by_name["王工"]["csat"] == 1.0
+    assert by_name["王工"]["first_response_minutes"] == 40.0
     # The overdue job has nobody who fixed it: it counts under no engineer.
     assert by_name["—"]["sla_attainment"] == 0.0
 
