@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import msgspec
+from anyio.lowlevel import RunVar
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -50,15 +54,55 @@ def runtime(state: State) -> Runtime:
     return rt
 
 
-def provide_ctx(request: Request[Actor, Token, Any]) -> Generator[ServiceContext, None, None]:
+async def provide_ctx(request: Request[Actor, Token, Any]) -> AsyncGenerator[ServiceContext, None]:
     rt = runtime(request.app.state)
-    with rt.sessions() as session:
+    async with request_session(rt.sessions) as session:
         yield ServiceContext(session, rt.clock, request.user)
 
 
-def provide_session(request: Request[Any, Any, Any]) -> Generator[Session, None, None]:
-    with runtime(request.app.state).sessions() as session:
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Session, None]:
+    async with request_session(runtime(request.app.state).sessions) as session:
         yield session
+
+
+# A request's session must be closed (its connection given back) whatever else is waiting. Litestar
+# runs sync handlers *and* the cleanup of sync generator dependencies on the same small executor (the
+# event loop's default: min(32, CPUs + 4) threads). Under a burst, every one of those threads could be
+# a handler waiting for a pooled connection while every connection belonged to a finished request whose
+# cleanup was queued behind them: nothing could move again (bench/mobile/README.md). So the session is
+# opened on the event loop (no I/O: it connects on first use, in the handler's thread) and closed on
+# threads reserved for closing, which never wait for a connection themselves.
+CLOSER_THREADS = 4
+_closers: RunVar[anyio.CapacityLimiter] = RunVar("fieldops_session_closers")
+
+
+def _closer_limiter() -> anyio.CapacityLimiter:
+    # Per event loop: a limiter belongs to the loop that made it (tests run several loops in one process).
+    try:
+        return _closers.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(CLOSER_THREADS)
+        _closers.set(limiter)
+        return limiter
+
+
+@asynccontextmanager
+async def request_session(sessions: sessionmaker[Session]) -> AsyncIterator[Session]:
+    """A session for one request, closed on a closer thread however the request ends."""
+    session = sessions()
+    try:
+        yield session
+    finally:
+        await close_session(session)
+
+
+async def close_session(session: Session) -> None:
+    if not session.in_transaction():
+        session.close()  # never connected: nothing to give back, no I/O
+        return
+    # Shielded: a cancelled request (client gone, server stopping) must still give its connection back.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(session.close, limiter=_closer_limiter())
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')

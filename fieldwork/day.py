@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload
 
 from core.domain.errors import Forbidden
 from core.domain.lifecycle import ACTIVE_VISIT_STATUSES
@@ -25,7 +26,23 @@ HISTORY = 5
 def my_engineer(ctx: ServiceContext) -> Engineer:
     if ctx.actor.engineer_id is None:
         raise Forbidden("this account is not an engineer's")
-    return ctx.session.get_one(Engineer, ctx.actor.engineer_id)
+    # Every mobile request starts here: the territory (time zone) comes along, the skills only if asked.
+    return ctx.session.get_one(
+        Engineer,
+        ctx.actor.engineer_id,
+        options=[joinedload(Engineer.territory), lazyload(Engineer.skills)],
+    )
+
+
+# Everything a card shows is many-to-one from the visit: one joined query with the visits. The work
+# order's own collections (its skills, every visit it ever had) are not shown, so they are not loaded.
+CARD_LOADING = joinedload(Visit.work_order).options(
+    joinedload(WorkOrder.site).joinedload(Site.customer),
+    joinedload(WorkOrder.asset).joinedload(Asset.model),
+    joinedload(WorkOrder.contract),
+    lazyload(WorkOrder.skills),
+    lazyload(WorkOrder.visits),
+)
 
 
 def day_window(engineer: Engineer, on: date) -> tuple[datetime, datetime]:
@@ -50,19 +67,16 @@ def my_day(ctx: ServiceContext, on: date, van: Mapping[str, int] | None = None) 
                 sa.and_(Visit.planned_start.is_(None), Visit.status.in_(sorted(ACTIVE_VISIT_STATUSES))),
             ),
         )
-        .options(
-            selectinload(Visit.work_order).selectinload(WorkOrder.site).selectinload(Site.customer),
-            selectinload(Visit.work_order).selectinload(WorkOrder.asset).selectinload(Asset.model),
-            selectinload(Visit.work_order).selectinload(WorkOrder.contract),
-        )
+        .options(CARD_LOADING)
         .order_by(Visit.planned_start.is_(None), Visit.planned_start, Visit.id)
     ).all()
     today = ctx.now().date()
     facts = Facts.of(ctx, visits)
+    histories = History.of(ctx, visits)
     return wire.DayPlan(
         date=on,
         engineer_id=engineer.id,
-        visits=[card(ctx, v, n, today, van, facts) for n, v in enumerate(visits, start=1)],
+        visits=[card(ctx, v, n, today, van, facts, histories) for n, v in enumerate(visits, start=1)],
         sync_cursor=outbox.encode(cursor),
     )
 
@@ -79,6 +93,50 @@ class Facts:
         wo_ids = [v.work_order_id for v in visits]
         asset_ids = sorted({v.work_order.asset_id for v in visits if v.work_order.asset_id is not None})
         return cls(annex.work_order_facts(ctx.session, wo_ids), annex.asset_facts(ctx.session, asset_ids))
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The latest jobs on each asset of a batch of visits, read in one query (not one per card)."""
+
+    by_asset: dict[int, list[tuple[int, wire.PastJob]]]
+
+    @classmethod
+    def of(cls, ctx: ServiceContext, visits: Sequence[Visit]) -> History:
+        per_asset = Counter(v.work_order.asset_id for v in visits if v.work_order.asset_id is not None)
+        if not per_asset:
+            return cls({})
+        # Each card leaves out its own work order, so an asset visited k times in the batch needs k more.
+        keep = HISTORY + max(per_asset.values())
+        latest = sa.func.row_number().over(
+            partition_by=WorkOrder.asset_id, order_by=(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+        )
+        ranked = (
+            sa.select(
+                WorkOrder.id,
+                WorkOrder.asset_id,
+                WorkOrder.title,
+                WorkOrder.status,
+                WorkOrder.resolved_at,
+                latest.label("rank"),
+            )
+            .where(WorkOrder.asset_id.in_(sorted(per_asset)))
+            .subquery()
+        )
+        rows = ctx.session.execute(
+            sa.select(ranked).where(ranked.c.rank <= keep).order_by(ranked.c.asset_id, ranked.c.rank)
+        )
+        by_asset: dict[int, list[tuple[int, wire.PastJob]]] = {}
+        for row in rows:
+            job = wire.PastJob(
+                reference=f"WO-{row.id:07d}", title=row.title, status=row.status, resolved_at=row.resolved_at
+            )
+            by_asset.setdefault(row.asset_id, []).append((row.id, job))
+        return cls(by_asset)
+
+    def of_asset(self, asset_id: int, current_wo: int) -> list[wire.PastJob]:
+        jobs = [job for wo_id, job in self.by_asset.get(asset_id, []) if wo_id != current_wo]
+        return jobs[:HISTORY]
 
 
 def finding(fact: annex.Fact) -> wire.Finding:
@@ -99,8 +157,10 @@ def card(
     today: date,
     van: Mapping[str, int] | None = None,
     facts: Facts | None = None,
+    histories: History | None = None,
 ) -> wire.VisitCard:
     facts = facts or Facts.of(ctx, [visit])
+    histories = histories or History.of(ctx, [visit])
     wo = visit.work_order
     site, contract, asset = wo.site, wo.contract, wo.asset
     return wire.VisitCard(
@@ -150,19 +210,15 @@ def card(
             covers_labour=bool(contract and contract.covers_labour),
             covers_parts=bool(contract and contract.covers_parts),
         ),
-        asset=_asset(ctx, asset, wo.id, today, facts.by_asset.get(asset.id, [])) if asset else None,
+        asset=_asset(asset, today, histories.of_asset(asset.id, wo.id), facts.by_asset.get(asset.id, []))
+        if asset
+        else None,
     )
 
 
 def _asset(
-    ctx: ServiceContext, asset: Asset, current_wo: int, today: date, alarms: Sequence[annex.Fact]
+    asset: Asset, today: date, history: list[wire.PastJob], alarms: Sequence[annex.Fact]
 ) -> wire.AssetInfo:
-    history = ctx.session.scalars(
-        sa.select(WorkOrder)
-        .where(WorkOrder.asset_id == asset.id, WorkOrder.id != current_wo)
-        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
-        .limit(HISTORY)
-    )
     return wire.AssetInfo(
         id=asset.id,
         model_code=asset.model.code,
@@ -171,9 +227,6 @@ def _asset(
         installed_on=asset.installed_on,
         warranty_ends_on=asset.warranty_ends_on,
         under_warranty=asset.warranty_ends_on is not None and asset.warranty_ends_on >= today,
-        history=[
-            wire.PastJob(reference=w.reference, title=w.title, status=w.status, resolved_at=w.resolved_at)
-            for w in history
-        ],
+        history=history,
         open_alarms=[finding(f) for f in alarms],
     )

@@ -8,7 +8,7 @@ from core.domain.lifecycle import ACTIVE_VISIT_STATUSES
 from core.services.context import ServiceContext
 from core.store import outbox
 from core.store.models import OutboxEvent, Visit
-from fieldwork.day import Facts, card, my_engineer
+from fieldwork.day import CARD_LOADING, Facts, History, card, my_engineer
 from inventory.read_model import van_stock_of
 from mobile_contract import wire
 
@@ -25,12 +25,14 @@ def changes(ctx: ServiceContext, since: str | None) -> wire.SyncPage:
         mine = session.scalars(
             sa.select(Visit)
             .where(Visit.engineer_id == engineer.id, Visit.status.in_(sorted(ACTIVE_VISIT_STATUSES)))
+            .options(CARD_LOADING)
             .order_by(Visit.planned_start.is_(None), Visit.planned_start, Visit.id)
         ).all()
-        facts, van = Facts.of(ctx, mine), van_stock_of(session, engineer.id)
+        facts, history = Facts.of(ctx, mine), History.of(ctx, mine)
+        van = van_stock_of(session, engineer.id)
         return wire.SyncPage(
             cursor=outbox.encode(cursor),
-            changed=[card(ctx, v, n, today, van, facts) for n, v in enumerate(mine, 1)],
+            changed=[card(ctx, v, n, today, van, facts, history) for n, v in enumerate(mine, 1)],
             removed=[],
             more=False,
         )
@@ -61,13 +63,16 @@ def changes(ctx: ServiceContext, since: str | None) -> wire.SyncPage:
                 )
             )
         )
-    visits = session.scalars(sa.select(Visit).where(Visit.id.in_(visit_ids)).order_by(Visit.id)).all()
+    visits = session.scalars(
+        sa.select(Visit).where(Visit.id.in_(visit_ids)).options(CARD_LOADING).order_by(Visit.id)
+    ).all()
     changed, removed = [], []
     live = [v for v in visits if v.engineer_id == engineer.id and v.status in ACTIVE_VISIT_STATUSES]
-    facts, van = Facts.of(ctx, live), van_stock_of(session, engineer.id)
+    facts, history = Facts.of(ctx, live), History.of(ctx, live)
+    van = van_stock_of(session, engineer.id)
     for visit in visits:
         if visit in live:
-            changed.append(card(ctx, visit, 0, today, van, facts))
+            changed.append(card(ctx, visit, 0, today, van, facts, history))
         else:
             removed.append(
                 wire.RemovedVisit(visit_id=visit.id, status=visit.status, reason=visit.ended_reason)

@@ -58,6 +58,7 @@ import msgspec
 import psutil  # type: ignore[import-untyped]
 import sqlalchemy as sa
 
+from core.domain.clock import FixedClock
 from core.domain.lifecycle import VisitStatus, WorkOrderStatus
 from core.domain.sla import SlaTargets
 from core.domain.workorders import Kind, Priority, Source, effective_priority
@@ -485,7 +486,7 @@ def jobs_in_bulk(system: System, jobs: Sequence[JobSpec], batch: int = 3000) -> 
     targets: dict[tuple[str | None, int], SlaTargets | None] = {}
     for start in range(0, len(jobs), batch):
         chunk = jobs[start : start + batch]
-        now = datetime.now(UTC)
+        now = system.runtime.clock.now()
         with system.runtime.sessions() as session:
             territory = session.get_one(Territory, session.scalar(sa.select(Territory.id).limit(1)))
             for job in chunk:
@@ -1167,7 +1168,10 @@ def main() -> None:
     t_start = time.perf_counter()
     data_dir = tempfile.mkdtemp(prefix="fieldops-bench-mobile-")
     engine = make_engine(args.database_url)
-    system = build_system(Settings(secret_key=SECRET, data_dir=data_dir), engine=engine)
+    # One instant for all the seeding: the use cases and the bulk rows then compute the same SLA targets,
+    # even outside business hours (where respond_by - created_at depends on the exact second).
+    clock = FixedClock(datetime.now(UTC))
+    system = build_system(Settings(secret_key=SECRET, data_dir=data_dir), clock=clock, engine=engine)
     engineer_ids: list[int] = []
     if args.reuse:
         try:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.domain.geo import distance_m
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False) -> Engine:
     """An engine tuned for its backend. SQLite gets WAL, foreign keys and the distance function."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -30,7 +30,12 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _begin_immediate)
         return engine
     return sa.create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
     )
 
 

@@ -195,13 +195,16 @@ class WorkOrder(Versioned, Base):
         sa.Index("ix_work_orders_status_created", "status", "created_at", "id"),
         sa.Index("ix_work_orders_territory_status", "territory_id", "status"),
         sa.Index("ix_work_orders_respond_by", "respond_by"),
+        # An asset's latest jobs (the engineer's day shows five per asset).
+        sa.Index("ix_work_orders_asset_created", "asset_id", "created_at", "id"),
     )
     id: Mapped[int] = _pk()
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     customer_id: Mapped[int] = _fk("customers.id")
     site_id: Mapped[int] = _fk("sites.id")
-    asset_id: Mapped[int | None] = _fk("assets.id", nullable=True)
+    # Indexed by ix_work_orders_asset_created, which starts with it.
+    asset_id: Mapped[int | None] = _fk("assets.id", nullable=True, index=False)
     contract_id: Mapped[int | None] = _fk("contracts.id", nullable=True, index=False)
     territory_id: Mapped[int] = _fk("territories.id", index=False)
     source: Mapped[str] = mapped_column(sa.String(16))
@@ -321,6 +324,9 @@ class OutboxEvent(Base):
     """
 
     __tablename__ = "outbox_events"
+    # Readers walk (tx_id, seq) on PostgreSQL: the head of the outbox is one step down this index, not a
+    # sort of every event ever written (core/store/outbox.py; 0015_mobile_indexes).
+    __table_args__ = (sa.Index("ix_outbox_events_tx_seq", "tx_id", "seq"),)
     seq: Mapped[int] = _pk()
     event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
     type: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -47,8 +47,10 @@ def _settled(session: Session) -> ColumnElement[bool]:
     return OutboxEvent.tx_id < _HORIZON.scalar_subquery()
 
 
-def _key(session: Session) -> list[sa.SQLColumnExpression[int]]:
-    tx = sa.func.coalesce(OutboxEvent.tx_id, 0) if _postgres(session) else sa.literal(0)
+def _key(session: Session) -> list[sa.SQLColumnExpression[int | None]]:
+    # The bare column, so ix_outbox_events_tx_seq serves the order (a coalesce would not match it). A
+    # NULL tx_id (a row older than the column) never passes `_settled` on PostgreSQL anyway.
+    tx: sa.SQLColumnExpression[int | None] = OutboxEvent.tx_id if _postgres(session) else sa.literal(0)
     return [tx, OutboxEvent.seq]
 
 
