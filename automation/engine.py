@@ -273,6 +273,7 @@ class RuleEngine:
             actions: list[dict[str, Any]] = list(version.definition["actions"]) if version else []
             results: dict[str, Any] = dict(firing.results or {})
             facts, subject_type, subject_id = dict(firing.facts), firing.subject_type, firing.subject_id
+        finished = False
         for index, action in enumerate(actions):
             if results.get(str(index), {}).get("ok"):
                 continue
@@ -312,14 +313,23 @@ class RuleEngine:
                     stats.failed += self._failed(firing_id, index, action, detail)
                     return stats
                 results[str(index)] = {**results[str(index)], **_jsonable(out)}
-                s.execute(sa.update(Firing).where(Firing.id == firing_id).values(results=results))
+                # After the last action the firing is done, in the same transaction (one commit fewer).
+                finished = index == len(actions) - 1
+                done = {"status": "done", "finished_at": now, "lease_until": None, "last_error": None}
+                s.execute(
+                    sa.update(Firing)
+                    .where(Firing.id == firing_id)
+                    .values(results=results, **(done if finished else {}))
+                )
                 s.commit()
                 stats.actions += 1
             if self.die_after_actions is not None:
                 self.die_after_actions -= 1
                 if self.die_after_actions <= 0:
                     raise WorkerKilled(self.worker)
-        with self.sessions() as s:
+        if finished:
+            return stats
+        with self.sessions() as s:  # every action was done before (by a worker that died): close it
             now = self.clock.now()
             s.execute(
                 sa.update(Firing)

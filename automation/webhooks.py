@@ -4,7 +4,8 @@
   settled outbox event into one delivery row per matching active subscription — unique per
   (subscription, event), so a re-read never doubles anything, and a rolled-back change has no event.
 - **Delivery**: due rows are claimed under a lease and POSTed with
-  `X-Fieldops-Event-Id` (receivers deduplicate on it), `X-Fieldops-Timestamp` (unix seconds) and
+  `X-Fieldops-Event-Id` (receivers deduplicate on it, per `X-Fieldops-Subscription` when one URL serves
+  several subscriptions), `X-Fieldops-Timestamp` (unix seconds) and
   `X-Fieldops-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`.
   2xx is delivered; anything else is retried with exponential backoff and jitter, every try logged
   (`webhook_attempts`). A worker that dies mid-delivery leaves the lease to expire: the event goes again
@@ -214,14 +215,37 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 # ---------------------------------------------------------------- the worker's side
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    delivery_id: int
+    subscription_id: int
+    url: str
+    secret: str
+    attempt: int
+    event_id: str
+    event_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    delivery_id: int
+    code: int | None
+    error: str | None
+    duration_ms: int
+
+
 @dataclass
 class Deliverer:
     sessions: sessionmaker[Session]
     clock: Clock
     worker: str = "worker"
-    batch: int = 200
-    lease: timedelta = timedelta(seconds=TIMEOUT * 3)
+    batch: int = 50
+    # Per claimed delivery: a batch is sent one by one, so its lease covers every try timing out.
+    lease: timedelta = timedelta(seconds=TIMEOUT)
     client: httpx.Client | None = None
+    # Outcomes written per transaction (the POSTs themselves go one by one on a kept-alive connection).
+    record_every: int = 25
 
     def fan_out(self) -> int:
         queued = 0
@@ -282,11 +306,12 @@ class Deliverer:
                 )
             )
             claimed = []
+            until = now + self.lease * (len(ids) + 2)
             for delivery_id in ids:
                 result = s.execute(
                     sa.update(WebhookDelivery)
                     .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", free)
-                    .values(lease_until=now + self.lease)
+                    .values(lease_until=until)
                 )
                 if getattr(result, "rowcount", 0) == 1:
                     claimed.append(delivery_id)
@@ -294,98 +319,150 @@ class Deliverer:
             return claimed
 
     def deliver_due(self) -> int:
+        """POST every due delivery this worker can claim; the bookkeeping goes in chunks of `record_every`.
+
+        What is sent is read once for the whole batch (deliveries, subscriptions, events: three queries),
+        and the outcomes are written `record_every` at a time, not one transaction per POST. A worker that
+        dies between a POST and its record leaves the delivery leased; it goes again when the lease runs
+        out — at least once, as always, and the receiver's dedup on the event id makes it once.
+        """
         claimed = self._claim()
         if not claimed:
             return 0
         sent = 0
         client = self.client or httpx.Client(timeout=TIMEOUT)
         try:
-            for delivery_id in claimed:
-                sent += self._deliver(client, delivery_id)
+            outcomes: list[_Outcome] = []
+            for request in self._requests(claimed):
+                outcomes.append(self._post(client, request))
+                if len(outcomes) >= self.record_every:
+                    sent += self._record(outcomes)
+                    outcomes = []
+            sent += self._record(outcomes)
         finally:
             if self.client is None:
                 client.close()
         return sent
 
-    def _deliver(self, client: httpx.Client, delivery_id: int) -> int:
+    def _requests(self, claimed: list[int]) -> list[_Request]:
+        """What to send for each claimed delivery; a disabled subscription or a vanished event ends it."""
+        out: list[_Request] = []
         with self.sessions() as s:
-            d = s.get_one(WebhookDelivery, delivery_id)
-            sub = s.get_one(WebhookSubscription, d.subscription_id)
-            evt = s.scalar(sa.select(OutboxEvent).where(OutboxEvent.event_id == d.event_id))
-            if not sub.active or evt is None:
-                d.status, d.lease_until = "dead", None
-                d.last_error = "subscription disabled" if not sub.active else "event no longer exists"
-                s.commit()
-                return 0
-            body = json.dumps(
-                {
-                    "id": str(evt.event_id),
-                    "type": evt.type,
-                    "subject_type": evt.subject_type,
-                    "subject_id": evt.subject_id,
-                    "occurred_at": evt.occurred_at.isoformat(),
-                    "actor": evt.actor,
-                    "data": evt.data,
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ).encode()
-            url, secret, attempt_no = sub.url, sub.secret, d.attempts + 1
+            deliveries = {
+                d.id: d for d in s.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.id.in_(claimed)))
+            }
+            subs = {
+                sub.id: sub
+                for sub in s.scalars(
+                    sa.select(WebhookSubscription).where(
+                        WebhookSubscription.id.in_({d.subscription_id for d in deliveries.values()})
+                    )
+                )
+            }
+            events = {
+                e.event_id: e
+                for e in s.scalars(
+                    sa.select(OutboxEvent).where(
+                        OutboxEvent.event_id.in_({d.event_id for d in deliveries.values()})
+                    )
+                )
+            }
+            for delivery_id in claimed:
+                d = deliveries[delivery_id]
+                sub, evt = subs[d.subscription_id], events.get(d.event_id)
+                if not sub.active or evt is None:
+                    d.status, d.lease_until = "dead", None
+                    d.last_error = "subscription disabled" if not sub.active else "event no longer exists"
+                    continue
+                body = json.dumps(
+                    {
+                        "id": str(evt.event_id),
+                        "type": evt.type,
+                        "subject_type": evt.subject_type,
+                        "subject_id": evt.subject_id,
+                        "occurred_at": evt.occurred_at.isoformat(),
+                        "actor": evt.actor,
+                        "data": evt.data,
+                    },
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ).encode()
+                out.append(
+                    _Request(
+                        delivery_id,
+                        sub.id,
+                        sub.url,
+                        sub.secret,
+                        d.attempts + 1,
+                        str(evt.event_id),
+                        evt.type,
+                        body,
+                    )
+                )
+            s.commit()
+        return out
+
+    def _post(self, client: httpx.Client, r: _Request) -> _Outcome:
         timestamp = int(self.clock.now().timestamp())
         headers = {
             "content-type": "application/json; charset=utf-8",
             "user-agent": "fieldops-webhooks/1",
-            "x-fieldops-event-id": str(evt.event_id),
-            "x-fieldops-event-type": evt.type,
-            "x-fieldops-delivery": str(delivery_id),
-            "x-fieldops-attempt": str(attempt_no),
+            "x-fieldops-event-id": r.event_id,
+            "x-fieldops-subscription": str(r.subscription_id),
+            "x-fieldops-event-type": r.event_type,
+            "x-fieldops-delivery": str(r.delivery_id),
+            "x-fieldops-attempt": str(r.attempt),
             "x-fieldops-timestamp": str(timestamp),
-            "x-fieldops-signature": sign(secret, timestamp, body),
+            "x-fieldops-signature": sign(r.secret, timestamp, r.body),
         }
         started = time.monotonic()
         code: int | None = None
         error: str | None = None
         try:
-            response = client.post(url, content=body, headers=headers)
+            response = client.post(r.url, content=r.body, headers=headers)
             code = response.status_code
             if not 200 <= code < 300:
                 error = f"HTTP {code}: {response.text[:200]}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        duration = int((time.monotonic() - started) * 1000)
-        return self._record(delivery_id, code, error, duration)
+        return _Outcome(r.delivery_id, code, error, int((time.monotonic() - started) * 1000))
 
-    def _record(self, delivery_id: int, code: int | None, error: str | None, duration_ms: int) -> int:
+    def _record(self, outcomes: list[_Outcome]) -> int:
+        """Log the tries and settle each delivery, in order, in one transaction; how many were delivered."""
+        if not outcomes:
+            return 0
+        delivered = 0
         with self.sessions() as s:
             now = self.clock.now()
-            d = s.get_one(WebhookDelivery, delivery_id)
-            sub = s.get_one(WebhookSubscription, d.subscription_id)
-            s.add(
-                WebhookAttempt(
-                    delivery_id=d.id, at=now, status_code=code, error=error, duration_ms=duration_ms
+            for o in outcomes:
+                d = s.get_one(WebhookDelivery, o.delivery_id)
+                sub = s.get_one(WebhookSubscription, d.subscription_id)
+                s.add(
+                    WebhookAttempt(
+                        delivery_id=d.id, at=now, status_code=o.code, error=o.error, duration_ms=o.duration_ms
+                    )
                 )
-            )
-            d.attempts += 1
-            d.last_status_code, d.last_error, d.lease_until = code, error, None
-            if error is None:
-                d.status, d.delivered_at = "delivered", now
-                sub.consecutive_failures, sub.failing_since = 0, None
-                s.commit()
-                return 1
-            sub.consecutive_failures += 1
-            sub.failing_since = sub.failing_since or now
-            if d.attempts >= MAX_ATTEMPTS:
-                d.status = "dead"
-            else:
-                d.next_attempt_at = now + backoff(d.attempts)
-            if (
-                sub.active
-                and sub.consecutive_failures >= DISABLE_AFTER_FAILURES
-                and now - sub.failing_since >= DISABLE_AFTER
-            ):
-                self._disable(s, sub, now)
+                d.attempts += 1
+                d.last_status_code, d.last_error, d.lease_until = o.code, o.error, None
+                if o.error is None:
+                    d.status, d.delivered_at = "delivered", now
+                    sub.consecutive_failures, sub.failing_since = 0, None
+                    delivered += 1
+                    continue
+                sub.consecutive_failures += 1
+                sub.failing_since = sub.failing_since or now
+                if d.attempts >= MAX_ATTEMPTS:
+                    d.status = "dead"
+                else:
+                    d.next_attempt_at = now + backoff(d.attempts)
+                if (
+                    sub.active
+                    and sub.consecutive_failures >= DISABLE_AFTER_FAILURES
+                    and now - sub.failing_since >= DISABLE_AFTER
+                ):
+                    self._disable(s, sub, now)
             s.commit()
-            return 0
+        return delivered
 
     def _disable(self, s: Session, sub: WebhookSubscription, now: datetime) -> None:
         sub.active = False
