@@ -190,12 +190,14 @@ def _rows(engineers: list[Engineer], blocks: list[Block], day: date, zone: ZoneI
     return rows
 
 
-def board(session: Session, now: datetime, day: date, territory_id: int | None = None) -> Board:
+def board(session: Session, now: datetime, day: date | None, territory_id: int | None = None) -> Board:
+    """The board of `day` (None: today where the territory is, not in UTC)."""
     territories = [(t.id, t.name) for t in session.scalars(sa.select(Territory).order_by(Territory.id))]
     if territory_id is None and territories:
         territory_id = territories[0][0]
     territory = session.get(Territory, territory_id) if territory_id is not None else None
     zone = ZoneInfo(territory.timezone if territory else "UTC")
+    day = day or now.astimezone(zone).date()
     start = datetime.combine(day, time(0), zone)
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
 

@@ -10,7 +10,8 @@ series and groups are exact combinations of the same cells. Definitions (also in
 - first-time fix: of the work resolved, the share that needed exactly one visit on site.
 - SLA attainment: of the work due in the bucket (`resolve_by`) that is resolved or already overdue,
   the share that met both the response and the resolution target. Cancelled work does not count.
-- utilisation: time on site (on site → work done) over the shift minutes less breaks (weekly pattern).
+- utilisation: time on site (on site → work done) over the shift minutes less breaks (weekly pattern);
+  a visit counts for at most 12 h of work or travel (a forgotten tap is not days of work).
 - travel share: travel (en route → on site) over travel plus time on site.
 - CSAT: of the customer ratings (sign-off ratings and CSAT surveys, both on a 1–5 scale), the share of
   4 and 5; the mean rating beside it.
@@ -39,6 +40,7 @@ from core.store.models import Engineer, OutboxEvent, Territory, Visit, WorkOrder
 Bucket = Literal["day", "week"]
 GroupBy = Literal["none", "territory", "engineer"]
 MAX_DAYS = 366
+MAX_VISIT_MINUTES = 12 * 60.0
 RATING_EVENTS = ("work_order.rated", "survey.answered")
 
 
@@ -277,19 +279,26 @@ class _Kpis:
 
     def time_use(self) -> None:
         v, e = Visit, Engineer
+
+        def capped(a: Any, b: Any) -> ColumnElement[Any]:
+            # A forgotten tap (on site for days) must not count as days of work: one visit counts for
+            # at most a long shift.
+            m = _minutes(self.s, a, b)
+            return sa.case((m > MAX_VISIT_MINUTES, MAX_VISIT_MINUTES), else_=m)
+
         stmt = (
             sa.select(
                 _bucket(v.on_site_at, self.edges).label("bucket"),
                 self._group(e.territory_id, v.engineer_id).label("grp"),
                 sa.func.sum(
                     sa.case(
-                        (v.work_done_at.is_not(None), _minutes(self.s, v.on_site_at, v.work_done_at)),
+                        (v.work_done_at.is_not(None), capped(v.on_site_at, v.work_done_at)),
                         else_=0.0,
                     )
                 ).label("work"),
                 sa.func.sum(
                     sa.case(
-                        (v.en_route_at.is_not(None), _minutes(self.s, v.en_route_at, v.on_site_at)),
+                        (v.en_route_at.is_not(None), capped(v.en_route_at, v.on_site_at)),
                         else_=0.0,
                     )
                 ).label("travel"),

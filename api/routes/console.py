@@ -76,7 +76,7 @@ def get_board(
     territory_id: Annotated[int | None, QueryParameter(name="territory_id")] = None,
 ) -> Board:
     """The day's board: engineers, their visits as blocks, and the unplanned queue by SLA urgency."""
-    return board(ctx.session, ctx.now(), day or ctx.now().date(), territory_id)
+    return board(ctx.session, ctx.now(), day, territory_id)
 
 
 @get("/live", opt=needs("board.read"))

@@ -2,7 +2,7 @@
 // pins) and the unassigned queue by SLA urgency. Work is assigned or moved through POST /dispatch/moves —
 // the same rules as every other way in — by dragging, or from the keyboard.
 import { t } from "./i18n.js";
-import { $, api, chip, el, esc, fill, hhmm, reasonText, state, toast } from "./util.js";
+import { $, api, chip, el, esc, fill, hhmm, reasonText, state, toast, when } from "./util.js";
 
 const HOURS = [6, 22]; // the visible part of the day, local time
 const ROW = 34;
@@ -43,7 +43,7 @@ function jobCard(job) {
     slaLabel(job.sla) ? chip("sla", job.sla, slaLabel(job.sla)) : null),
   el("div", { class: "title" }, job.title),
   el("div", { class: "meta" }, `${job.site} · ${job.customer}`),
-  job.due ? el("div", { class: "meta due" }, `${job.due === job.respond_by ? t("due") : t("resolve_due")} ${hhmm(job.due)}`) : null);
+  job.due ? el("div", { class: "meta due" }, `${job.due === job.respond_by ? t("due") : t("resolve_due")} ${when(job.due)}`) : null);
   item.addEventListener("dragstart", (e) => {
     e.dataTransfer.setData("text/plain", String(job.work_order_id));
     e.dataTransfer.effectAllowed = "move";
@@ -86,15 +86,18 @@ const attrs = (o) => Object.entries(o).filter(([, v]) => v !== null && v !== und
 // A block as markup: the board has thousands, and one string parsed once is far faster than building
 // each node by hand. Events are delegated from the timeline (see wireTimeline).
 function block(visit, y) {
-  const start = minutesInto(visit.start);
-  const end = visit.end ? minutesInto(visit.end) : start + visit.job.estimated_minutes;
+  // Clipped to the visible hours: a visit planned past midnight (or for days) must not run off the board.
+  const rawStart = minutesInto(visit.start);
+  const rawEnd = visit.end ? minutesInto(visit.end) : rawStart + visit.job.estimated_minutes;
+  const start = Math.min(Math.max(rawStart, HOURS[0] * 60), HOURS[1] * 60 - 6 / px);
+  const end = Math.max(Math.min(rawEnd, HOURS[1] * 60), start + 6 / px);
   const x = xOf(start);
   const w = Math.max(6, (end - start) * px);
   const label = `${visit.job.reference.slice(-4)} ${visit.job.title}`;
   const title = [
     `${visit.job.reference} ${visit.job.title}`,
     `${engineerName(visit.engineer_id)} · ${visit.job.site} · ${visit.job.customer}`,
-    `${hhmm(visit.start)}–${hhmm(visit.end)} · ${t(visit.status)}`,
+    `${when(visit.start)}–${when(visit.end)} · ${t(visit.status)}`,
     visit.job.sla && visit.job.sla !== "ok" ? `SLA: ${t(visit.job.sla)}` : null,
     visit.late ? `⚠ ${t("late")}` : null,
     visit.pinned ? t("pinned") : null,
@@ -154,7 +157,10 @@ export function renderBoard() {
       const e = minutesInto(engineer.break_end);
       items.push(`<g class="break" data-engineer="${engineer.id}"><title>${esc(`${t("break")} ${hhmm(engineer.break_start)}–${hhmm(engineer.break_end)}`)}</title><rect x="${xOf(s)}" y="${y + 8}" width="${(e - s) * px}" height="${ROW - 16}" fill="url(#hatch)"/></g>`);
     }
-    const load = mine.reduce((sum, v) => sum + (v.end && v.start ? (Date.parse(v.end) - Date.parse(v.start)) / 60000 : 0), 0);
+    // Planned hours within this day only.
+    const dayStart = Date.parse(b.day_start), dayEnd = Date.parse(b.day_end);
+    const load = mine.reduce((sum, v) => sum + (v.end && v.start
+      ? Math.max(0, Math.min(Date.parse(v.end), dayEnd) - Math.max(Date.parse(v.start), dayStart)) / 60000 : 0), 0);
     rows.push(`<text class="name" x="8" y="${y + 15}">${esc(engineer.name)}</text>`);
     rows.push(`<text class="sub" x="8" y="${y + 28}">${esc(engineer.shift_start ? `${mine.length} ${t("jobs")} · ${(load / 60).toFixed(1)}${t("hours")}` : t("day_off"))}</text>`);
   });
@@ -171,8 +177,8 @@ export function renderBoard() {
     let previous = null;
     for (const visit of mine) {
       if (!visit.start) continue;
-      if (previous?.end && Date.parse(previous.end) < Date.parse(visit.start)) {
-        out.push(`<line class="travel" x1="${xOf(minutesInto(previous.end))}" x2="${xOf(minutesInto(visit.start))}" y1="${y + ROW / 2}" y2="${y + ROW / 2}"/>`);
+      if (previous?.end && Date.parse(previous.end) < Date.parse(visit.start) && minutesInto(previous.end) < HOURS[1] * 60) {
+        out.push(`<line class="travel" x1="${xOf(minutesInto(previous.end))}" x2="${xOf(Math.min(minutesInto(visit.start), HOURS[1] * 60))}" y1="${y + ROW / 2}" y2="${y + ROW / 2}"/>`);
       }
       out.push(block(visit, y));
       previous = visit;

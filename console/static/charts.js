@@ -21,7 +21,7 @@ function niceTicks(min, max, count = 4) {
  */
 export function lineChart(points, options = {}) {
   const width = options.width || 560, height = options.height || 220;
-  const pad = { l: 52, r: 16, t: 14, b: 30 };
+  const pad = { l: 64, r: 16, t: 14, b: 30 };
   const svg = el("svg:svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": options.label || "" });
   const real = points.filter((p) => p.y !== null && p.y !== undefined && !Number.isNaN(p.y));
   const extra = [...(options.forecast || [])];
@@ -39,9 +39,10 @@ export function lineChart(points, options = {}) {
   const X = (x) => pad.l + (x1 === x0 ? 0.5 : (x - x0) / (x1 - x0)) * (width - pad.l - pad.r);
   const Y = (y) => height - pad.b - ((y - y0) / (y1 - y0 || 1)) * (height - pad.t - pad.b);
   const fmt = options.format || ((v) => String(v));
+  const axisFmt = options.axisFormat || fmt;
   for (const v of ticks) {
     svg.append(el("svg:line", { class: "gridline", x1: pad.l, x2: width - pad.r, y1: Y(v), y2: Y(v) }));
-    svg.append(el("svg:text", { class: "tick", x: pad.l - 6, y: Y(v) + 4, "text-anchor": "end" }, fmt(v)));
+    svg.append(el("svg:text", { class: "tick", x: pad.l - 6, y: Y(v) + 4, "text-anchor": "end" }, axisFmt(v)));
   }
   const xLabel = options.xLabel || ((x) => String(x));
   const labelEvery = Math.max(1, Math.ceil(points.length / 8));

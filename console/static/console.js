@@ -50,10 +50,12 @@ let loading = null;
 async function loadBoard() {
   const day = $("#day").value;
   const territory = $("#territory").value;
-  const query = new URLSearchParams({ day });
+  // No day chosen yet: the server answers with today in the territory's time zone.
+  const query = new URLSearchParams(day ? { day } : {});
   if (territory) query.set("territory_id", territory);
   const mark = performance.now();
   state.board = await api(`/board?${query}`);
+  if (!$("#day").value) $("#day").value = state.board.day;
   state.territoryId = state.board.territory_id;
   fillTerritories();
   renderQueue();
@@ -151,7 +153,7 @@ async function start() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   const asked = new URLSearchParams(location.search);
-  if (!$("#day").value) $("#day").value = asked.get("day") || new Date().toISOString().slice(0, 10);
+  if (!$("#day").value && asked.get("day")) $("#day").value = asked.get("day");
   if (asked.get("territory_id")) $("#territory").replaceChildren(el("option", { value: asked.get("territory_id") }, asked.get("territory_id")));
   $("#board-legend").replaceChildren(legend());
   // Who I am and the board travel together: the first paint waits for one round trip, not two.

@@ -2,7 +2,7 @@
 // week, and the same figure per territory or engineer as bars.
 import { barChart, lineChart } from "./charts.js";
 import { t } from "./i18n.js";
-import { $, api, el, fill, minutes, pct, state } from "./util.js";
+import { $, api, el, fill, minutes, pct, shortMinutes, state } from "./util.js";
 
 const METRICS = [
   ["first_response_minutes", "first_response", minutes, "var(--blue)"],
@@ -69,7 +69,7 @@ export async function renderKpis(root, params = null) {
   const charts = el("div", { class: "chart-grid" }, METRICS.map(([key, label, fmt, colour]) => el("figure", { class: `panel${focus === key ? " focus" : ""}` },
     el("figcaption", {}, t(label)),
     lineChart(k.series.map((s) => ({ x: new Date(s.start), y: s[key], label: s.start })), {
-      width: 420, height: 170, format: fmt, xLabel: (x) => fmtDay(x), color: colour, yMin: 0,
+      width: 420, height: 170, format: fmt, axisFormat: fmt === minutes ? shortMinutes : fmt, xLabel: (x) => fmtDay(x), color: colour, yMin: 0,
       label: `${t(label)} ${k.from}–${k.to}`,
     }))));
   const [, focusLabel, focusFmt, focusColour] = METRICS.find((m) => m[0] === focus);

@@ -95,6 +95,13 @@ export function dateTime(iso) {
   return formatter("dt", { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
 }
 
+/** A time on the board's day as 10:30; on another day with its date, so nobody misreads a deadline. */
+export function when(iso) {
+  if (!iso || !state.board) return hhmm(iso);
+  const t = Date.parse(iso);
+  return t >= Date.parse(state.board.day_start) && t < Date.parse(state.board.day_end) ? hhmm(iso) : dateTime(iso);
+}
+
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 /** Text and attribute values for markup built as a string (the board: one parse instead of 20,000 calls). */
 export const esc = (value) => String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
@@ -109,6 +116,13 @@ export function minutes(m) {
 export function reasonText(message) {
   const code = /\b(no_qualified_engineer|no_capacity|window_unreachable|part_unavailable)\b/.exec(message || "")?.[1];
   return code ? `${t(`reason_${code}`)} — ${message}` : message;
+}
+
+/** Short minutes for chart axes: 45m, 6h, 2d. */
+export function shortMinutes(m) {
+  if (m < 90) return `${Math.round(m)}${t("unit_minutes")}`;
+  if (m < 48 * 60) return `${Math.round(m / 6) / 10}${t("hours")}`;
+  return `${Math.round(m / 144) / 10}${t("days")}`;
 }
 
 export const pct = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 1000) / 10}%`);
