@@ -31,7 +31,6 @@ class EngineerRow(msgspec.Struct, kw_only=True):
     home: tuple[float, float]
     last: tuple[float, float] | None
     last_seen_at: datetime | None
-    shift: list[Any]
     # The working hours of the board's day (None: a day off) and where the break fits between visits.
     shift_start: datetime | None = None
     shift_end: datetime | None = None
@@ -177,7 +176,6 @@ def _rows(engineers: list[Engineer], blocks: list[Block], day: date, zone: ZoneI
             home=(e.home_lat, e.home_lon),
             last=(e.last_lat, e.last_lon) if e.last_lat is not None and e.last_lon is not None else None,
             last_seen_at=e.last_seen_at,
-            shift=list(e.shifts or []),
         )
         on = shift_on(e.shifts or [], day, zone)
         if on is not None:
