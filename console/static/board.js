@@ -4,7 +4,8 @@
 import { t } from "./i18n.js";
 import { $, api, chip, el, esc, fill, hhmm, reasonText, state, toast, when } from "./util.js";
 
-const HOURS = [6, 22]; // the visible part of the day, local time
+const HOURS = [6, 22]; // the visible part of the day, local time: widened to the day's earliest and latest work
+const DEFAULT_HOURS = [6, 22];
 const ROW = 34;
 const LABEL = 170;
 const AXIS = 26;
@@ -23,7 +24,7 @@ const xOf = (m) => LABEL + (m - HOURS[0] * 60) * px;
 
 function fitScale() {
   const width = ($("#board").clientWidth || 1100) - LABEL - 30;
-  px = Math.min(3, Math.max(0.9, width / ((HOURS[1] - HOURS[0]) * 60)));
+  px = Math.min(3, Math.max(0.6, width / ((HOURS[1] - HOURS[0]) * 60)));
 }
 
 function slaLabel(sla) {
@@ -122,8 +123,25 @@ let visitById = new Map();
 let names = new Map();
 const engineerName = (id) => names.get(id) || "";
 
+function fitHours(b) {
+  let [first, last] = DEFAULT_HOURS;
+  for (const v of b.visits) {
+    if (!v.start) continue;
+    first = Math.min(first, Math.floor(Math.max(0, minutesInto(v.start)) / 60));
+    last = Math.max(last, Math.ceil(Math.min(24 * 60, minutesInto(v.end || v.start)) / 60));
+  }
+  for (const e of b.engineers) {
+    if (!e.shift_start) continue;
+    first = Math.min(first, Math.floor(Math.max(0, minutesInto(e.shift_start)) / 60));
+    last = Math.max(last, Math.ceil(Math.min(24 * 60, minutesInto(e.shift_end)) / 60));
+  }
+  HOURS[0] = first;
+  HOURS[1] = last;
+}
+
 export function renderBoard() {
   const b = state.board;
+  fitHours(b);
   fitScale();
   const width = xOf(HOURS[1] * 60) + 10;
   const height = AXIS + Math.max(1, b.engineers.length) * ROW;
@@ -177,8 +195,10 @@ export function renderBoard() {
     let previous = null;
     for (const visit of mine) {
       if (!visit.start) continue;
-      if (previous?.end && Date.parse(previous.end) < Date.parse(visit.start) && minutesInto(previous.end) < HOURS[1] * 60) {
-        out.push(`<line class="travel" x1="${xOf(minutesInto(previous.end))}" x2="${xOf(Math.min(minutesInto(visit.start), HOURS[1] * 60))}" y1="${y + ROW / 2}" y2="${y + ROW / 2}"/>`);
+      const from = Math.max(minutesInto(previous?.end || visit.start), HOURS[0] * 60);
+      const to = Math.min(minutesInto(visit.start), HOURS[1] * 60);
+      if (previous?.end && from < to) {
+        out.push(`<line class="travel" x1="${xOf(from)}" x2="${xOf(to)}" y1="${y + ROW / 2}" y2="${y + ROW / 2}"/>`);
       }
       out.push(block(visit, y));
       previous = visit;

@@ -297,14 +297,14 @@ def test_drag_a_planned_visit_to_another_engineer(
     row = page.locator(f'.row[data-engineer="{target}"]').bounding_box()
     assert box is not None and row is not None
     geometry = page.locator("#timeline").evaluate(
-        "s => ({label: +s.dataset.labelWidth, px: +s.dataset.pxPerMinute})"
+        "s => ({label: +s.dataset.labelWidth, px: +s.dataset.pxPerMinute, first: +s.dataset.firstHour})"
     )
     timeline = page.locator("#timeline").bounding_box()
     assert timeline is not None
     # Grab the block and drop it on the other engineer's row at 15:00.
     page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
     page.mouse.down()
-    x_15 = timeline["x"] + geometry["label"] + (15 * 60 - 6 * 60) * geometry["px"]
+    x_15 = timeline["x"] + geometry["label"] + (15 * 60 - geometry["first"] * 60) * geometry["px"]
     page.mouse.move(x_15, row["y"] + row["height"] / 2, steps=8)
     page.mouse.up()
     page.locator(".toast").filter(has_text="已调整").wait_for()
