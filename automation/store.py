@@ -25,6 +25,18 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], returnin
     return session.execute(stmt.returning(column)).scalar()
 
 
+def insert_ignore_many(
+    session: Session, model: Any, rows: list[dict[str, Any]], returning: Any = None
+) -> list[Any]:
+    """`insert_ignore` for many rows in one statement; the `returning` column of the rows that were new."""
+    if not rows:
+        return []
+    dialect = postgresql if postgres(session) else sqlite
+    stmt = dialect.insert(model).values(rows).on_conflict_do_nothing()
+    column = returning if returning is not None else model.id
+    return list(session.execute(stmt.returning(column)).scalars())
+
+
 def skip_locked(query: sa.Select[Any], session: Session) -> sa.Select[Any]:
     """On PostgreSQL, rows another worker has locked are skipped, not waited for (SQLite has one writer)."""
     return query.with_for_update(skip_locked=True) if postgres(session) else query

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from automation import people
 from automation.models import Cursor, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from automation.store import insert_ignore, plain, skip_locked
+from automation.store import insert_ignore, insert_ignore_many, plain, skip_locked
 from core.domain.clock import Clock
 from core.domain.errors import Conflict, Invalid, NotFound
 from core.services.common import Input, Name
@@ -248,7 +248,6 @@ class Deliverer:
     record_every: int = 25
 
     def fan_out(self) -> int:
-        queued = 0
         with self.sessions() as s:
             now = self.clock.now()
             insert_ignore(s, Cursor, {"name": CURSOR, "tx_id": 0, "seq": 0, "updated_at": now}, Cursor.name)
@@ -260,28 +259,24 @@ class Deliverer:
             subs = list(s.scalars(sa.select(WebhookSubscription).where(WebhookSubscription.active.is_(True))))
             settled = outbox.head(s)
             events = outbox.read_after(s, position, [], self.batch) if subs else []
-            for evt in events:
-                key = outbox.cursor_of(evt)
-                for sub in subs:
-                    if key <= (sub.start_tx, sub.start_seq):
-                        continue
-                    if not any(fnmatch.fnmatchcase(evt.type, p) for p in sub.event_types):
-                        continue
-                    new = insert_ignore(
-                        s,
-                        WebhookDelivery,
-                        {
-                            "subscription_id": sub.id,
-                            "event_id": evt.event_id,
-                            "event_seq": evt.seq,
-                            "event_type": evt.type,
-                            "status": "pending",
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                        },
-                    )
-                    queued += new is not None
+            rows = [
+                {
+                    "subscription_id": sub.id,
+                    "event_id": evt.event_id,
+                    "event_seq": evt.seq,
+                    "event_type": evt.type,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for evt in events
+                for sub in subs
+                if outbox.cursor_of(evt) > (sub.start_tx, sub.start_seq)
+                and any(fnmatch.fnmatchcase(evt.type, p) for p in sub.event_types)
+            ]
+            # One statement for the batch; the unique key still makes a re-read queue nothing twice.
+            queued = len(insert_ignore_many(s, WebhookDelivery, rows))
             new_position = outbox.cursor_of(events[-1]) if events else max(position, settled)
             if new_position != position:
                 cur.tx_id, cur.seq, cur.updated_at = new_position[0], new_position[1], now
@@ -305,18 +300,18 @@ class Deliverer:
                     )
                 )
             )
-            claimed = []
-            until = now + self.lease * (len(ids) + 2)
-            for delivery_id in ids:
-                result = s.execute(
-                    sa.update(WebhookDelivery)
-                    .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", free)
-                    .values(lease_until=until)
-                )
-                if getattr(result, "rowcount", 0) == 1:
-                    claimed.append(delivery_id)
+            if not ids:
+                return []
+            # Conditional: a row another worker took since the SELECT (SQLite has no SKIP LOCKED) stays its.
+            claimed = s.scalars(
+                sa.update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending", free)
+                .values(lease_until=now + self.lease * (len(ids) + 2))
+                .returning(WebhookDelivery.id)
+                .execution_options(synchronize_session=False)
+            ).all()
             s.commit()
-            return claimed
+            return sorted(claimed)
 
     def deliver_due(self) -> int:
         """POST every due delivery this worker can claim; the bookkeeping goes in chunks of `record_every`.
@@ -434,9 +429,25 @@ class Deliverer:
         delivered = 0
         with self.sessions() as s:
             now = self.clock.now()
+            rows = {
+                d.id: d
+                for d in s.scalars(
+                    sa.select(WebhookDelivery).where(
+                        WebhookDelivery.id.in_([o.delivery_id for o in outcomes])
+                    )
+                )
+            }
+            subs = {
+                sub.id: sub
+                for sub in s.scalars(
+                    sa.select(WebhookSubscription).where(
+                        WebhookSubscription.id.in_({d.subscription_id for d in rows.values()})
+                    )
+                )
+            }
             for o in outcomes:
-                d = s.get_one(WebhookDelivery, o.delivery_id)
-                sub = s.get_one(WebhookSubscription, d.subscription_id)
+                d = rows[o.delivery_id]
+                sub = subs[d.subscription_id]
                 s.add(
                     WebhookAttempt(
                         delivery_id=d.id, at=now, status_code=o.code, error=o.error, duration_ms=o.duration_ms
