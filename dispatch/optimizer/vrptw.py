@@ -22,6 +22,10 @@ from dispatch.optimizer.search import SearchProfile, apply_profile
 
 SCALE = 10
 
+# Every customer is mandatory and the cost is distance alone: iterated local search (ruin and
+# recreate, then descent) without the operators that only reinsert optional visits.
+VRPTW_PROFILE = SearchProfile(iterated_local_search=True, insertion_lns=False, heavy_operators=False)
+
 
 @dataclass(frozen=True, slots=True)
 class VrptwInstance:
@@ -195,7 +199,7 @@ def solve_vrptw(
         tdim.CumulVar(routing.End(v)).SetRange(inst.ready[0] * SCALE, horizon)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    apply_profile(params, profile or SearchProfile(), time_limit)
+    apply_profile(params, profile or VRPTW_PROFILE, time_limit)
     first: list[float] = []
     routing.AddAtSolutionCallback(lambda: first.append(time.perf_counter() - t0) if not first else None)
     solution = (
