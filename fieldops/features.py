@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from fieldops.commands import automation, dispatch, inventory, iot, servicedesk
+from fieldops.commands import automation, dispatch, fieldwork, inventory, iot, servicedesk
 
 if TYPE_CHECKING:
     from core.services.context import ServiceContext
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Automation seeds last: its demo history (two years of closed work orders) must not exist yet when the
 # service desk's demo sends a survey for every finished job it finds.
-FEATURES: tuple[ModuleType, ...] = (inventory, iot, dispatch, servicedesk, automation)
+FEATURES: tuple[ModuleType, ...] = (inventory, fieldwork, iot, dispatch, servicedesk, automation)
 
 Stop = Callable[[], None]
 

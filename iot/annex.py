@@ -20,6 +20,7 @@ def _fact(alarm: Alarm) -> annex.Fact:
         raised_at=alarm.first_seen_at,
         severity=alarm.severity,
         code=alarm.alarm_type,
+        link=f"/alarms/{alarm.id}",
         details={
             "alarm_id": alarm.id,
             "alarm_type": alarm.alarm_type,

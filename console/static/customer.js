@@ -1,10 +1,9 @@
 // The 360° customer view over GET /desk/customers/{id}/overview: sites, assets with warranty and contract,
-// open and past work (first-time fix), the assets' open alarms, satisfaction over time, spend, risk flags.
+// open and past work (first-time fix), the assets' open alarms, satisfaction over time, spend, risk flags —
+// all in that one answer.
 import { barChart, lineChart } from "./charts.js";
 import { t } from "./i18n.js";
 import { api, chip, dateTime, el, fill, pct, section, table } from "./util.js";
-
-const MAX_LOOKUPS = 30; // alarms and settlements are read per asset / per job: bounded
 
 export async function renderCustomers(root, q = "") {
   const page = await api(`/customers?limit=100${q ? `&q=${encodeURIComponent(q)}` : ""}`);
@@ -15,30 +14,10 @@ export async function renderCustomers(root, q = "") {
     table(["", t("customer")], page.items.map((c) => [c.code || "", el("a", { href: `#customer/${c.id}` }, c.name)])));
 }
 
-async function spendOf(orders) {
-  const records = await Promise.all(orders.slice(-MAX_LOOKUPS).map((w) => api(`/work-orders/${w.id}/record`).catch(() => null)));
-  const byMonth = new Map();
-  let currency = "";
-  orders.slice(-MAX_LOOKUPS).forEach((w, i) => {
-    for (const v of records[i]?.visits || []) {
-      if (!v.settlement) continue;
-      currency = v.settlement.currency;
-      const month = w.created_at.slice(0, 7);
-      byMonth.set(month, (byMonth.get(month) || 0) + Number(v.settlement.customer_amount));
-    }
-  });
-  return { currency, months: [...byMonth.entries()].sort() };
-}
-
 export async function renderCustomer(root, id) {
   fill(root, el("p", { class: "busy" }, t("loading")));
   const o = await api(`/desk/customers/${id}/overview`);
-  const assets = o.assets.slice(0, MAX_LOOKUPS);
-  const [alarmPages, spend] = await Promise.all([
-    Promise.all(assets.map((a) => api(`/alarms?asset_id=${a.id}&state=active&state=acknowledged&limit=20`).catch(() => ({ items: [] })))),
-    spendOf(o.past_work_orders.filter((w) => ["completed", "closed"].includes(w.status))),
-  ]);
-  const alarms = alarmPages.flatMap((p) => p.items);
+  const alarms = o.assets.flatMap((a) => a.open_alarms.map((alarm) => ({ ...alarm, asset: a })));
   const siteName = new Map(o.sites.map((s) => [s.id, s.name]));
   const csat = o.surveys.filter((s) => s.kind === "csat");
   const orders = (list) => table([t("work_order"), "", t("status"), t("priority"), t("created")],
@@ -57,8 +36,10 @@ export async function renderCustomer(root, id) {
       el("div", {},
         section("open_orders", o.open_work_orders.length ? orders(o.open_work_orders) : el("p", { class: "muted" }, t("nothing"))),
         section("past_orders", o.past_work_orders.length ? orders(o.past_work_orders) : el("p", { class: "muted" }, t("nothing"))),
-        section("alarms", alarms.length ? table([t("severity"), t("type"), t("asset"), t("last_seen"), t("work_order")],
-          alarms.map((a) => [chip("sev", a.severity, t(`sev_${a.severity}`)), el("a", { href: `#alarm/${a.id}` }, a.alarm_type), `#${a.asset_id}`, dateTime(a.last_seen_at), a.work_order_id ? el("a", { href: `#wo/${a.work_order_id}` }, `WO-${String(a.work_order_id).padStart(7, "0")}`) : "—"]))
+        section("alarms", alarms.length ? table([t("severity"), t("type"), t("asset"), t("created")],
+          alarms.map((a) => [chip("sev", a.severity, t(`sev_${a.severity}`)),
+            a.link ? el("a", { href: `#alarm/${a.link.split("/").pop()}` }, a.code || a.kind) : (a.code || a.kind),
+            `${a.asset.serial} · ${a.asset.model}`, a.raised_at ? dateTime(a.raised_at) : "—"]))
           : el("p", { class: "muted" }, t("nothing")))),
       el("div", {},
         section("sites", el("ul", {}, o.sites.map((s) => el("li", {}, `${s.name} · ${s.address || ""}`)))),
@@ -68,7 +49,7 @@ export async function renderCustomer(root, id) {
         section("surveys", csat.length ? lineChart(csat.map((s) => ({ x: new Date(`${s.month}-01T00:00:00Z`), y: s.average ?? null, label: s.month })), {
           width: 420, height: 160, yMin: 1, format: (v) => v.toFixed(1), xLabel: (x) => x.toISOString().slice(0, 7), color: "var(--rose)", label: t("csat"),
         }) : el("p", { class: "muted" }, t("nothing"))),
-        section("spend", spend.months.length ? barChart(spend.months.map(([m, v]) => ({ label: m, value: v })), {
-          width: 420, labelWidth: 70, format: (v) => `${spend.currency} ${v.toFixed(0)}`, color: "var(--teal)", label: t("spend"),
+        section("spend", o.spend.length ? barChart(o.spend.map((m) => ({ label: `${m.month} ${m.currency}`, value: Number(m.customer), note: `${m.jobs}` })), {
+          width: 420, labelWidth: 100, format: (v) => v.toFixed(0), color: "var(--teal)", label: t("spend"),
         }) : el("p", { class: "muted" }, t("nothing"))))));
 }

@@ -222,6 +222,7 @@ def test_kpis_and_the_customer_360(
     page.locator(".page-head h2").filter(has_text="上海中心大厦").wait_for()
     text = page.locator("#page").inner_text()
     assert "SN-001" in text and finished["wo"]["reference"] in text
+    assert page.locator("svg.chart.bars rect.bar").count() == 1  # the finished job's month of spend
     page.screenshot(path=str(shots / "console-customer-360.png"), full_page=True)
     page.close()
 
