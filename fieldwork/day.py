@@ -23,14 +23,16 @@ from mobile_contract import wire
 HISTORY = 5
 
 
-def my_engineer(ctx: ServiceContext) -> Engineer:
+def my_engineer_id(ctx: ServiceContext) -> int:
     if ctx.actor.engineer_id is None:
         raise Forbidden("this account is not an engineer's")
-    # Every mobile request starts here: the territory (time zone) comes along, the skills only if asked.
+    return ctx.actor.engineer_id
+
+
+def my_engineer(ctx: ServiceContext) -> Engineer:
+    # The territory (time zone) comes along; the skills only if asked for.
     return ctx.session.get_one(
-        Engineer,
-        ctx.actor.engineer_id,
-        options=[joinedload(Engineer.territory), lazyload(Engineer.skills)],
+        Engineer, my_engineer_id(ctx), options=[joinedload(Engineer.territory), lazyload(Engineer.skills)]
     )
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+
 from core.domain.errors import Conflict, Invalid, NotFound
 from core.domain.lifecycle import VisitStatus
 from core.services import visits
 from core.services.common import check_version
 from core.services.context import ServiceContext
 from core.services.events import emit
-from core.store.models import Visit
-from fieldwork.day import my_engineer
+from core.store.models import Visit, WorkOrder
+from fieldwork.day import my_engineer_id
 from fieldwork.geofence import judge
 from mobile_contract import wire
 
@@ -34,10 +36,16 @@ def check_time(ctx: ServiceContext, occurred_at: datetime) -> None:
         )
 
 
+# A move needs the visit, its work order (with the order's visits: which one is current) and the site.
+_VISIT_LOADING = joinedload(Visit.work_order).options(
+    joinedload(WorkOrder.site), selectinload(WorkOrder.visits), lazyload(WorkOrder.skills)
+)
+
+
 def my_visit(ctx: ServiceContext, visit_id: int) -> Visit:
-    engineer = my_engineer(ctx)
-    visit = ctx.session.get(Visit, visit_id)
-    if visit is None or visit.engineer_id != engineer.id:
+    mine = my_engineer_id(ctx)
+    visit = ctx.session.get(Visit, visit_id, options=[_VISIT_LOADING])
+    if visit is None or visit.engineer_id != mine:
         raise NotFound(f"visit {visit_id} does not exist")
     if visit.status in (VisitStatus.CANCELLED, VisitStatus.DECLINED):
         # The office moved on while the phone was offline: say so plainly, the app resyncs.
@@ -58,13 +66,14 @@ def _advance(
 ) -> Visit:
     """Move to `target`, passing through the steps before it: arriving implies having set off.
 
-    The version is checked once, up front, so a stale phone changes nothing at all.
+    The version is checked once, up front, so a stale phone changes nothing at all; and all the steps
+    commit together, so a failure on the way leaves the visit where it was, not half-way.
     """
     check_version(visit.version, version)
     current = VisitStatus(visit.status)
     if current in _PATH and target in _PATH and _PATH.index(target) > _PATH.index(current) + 1:
         for step in _PATH[_PATH.index(current) + 1 : _PATH.index(target)]:
-            visits.transition_visit(ctx, visit.id, step, at=at)
+            visits.transition_visit(ctx, visit.id, step, at=at, commit=False)
     return visits.transition_visit(ctx, visit.id, target, at=at)
 
 

@@ -109,8 +109,11 @@ def transition_visit(
     reason: str | None = None,
     expected_version: int | None = None,
     at: datetime | None = None,
+    commit: bool = True,
 ) -> Visit:
-    """Move a visit along its timeline; the work order follows. `at` is when it happened (offline apps)."""
+    """Move a visit along its timeline; the work order follows. `at` is when it happened (offline apps).
+
+    `commit=False` leaves the transaction open for a caller that makes several moves as one step."""
     visit = get_visit(ctx, visit_id)
     check_version(visit.version, expected_version)
     check_visit_transition(VisitStatus(visit.status), target)
@@ -161,7 +164,8 @@ def transition_visit(
         if follow is WorkOrderStatus.COMPLETED and wo.status == WorkOrderStatus.ON_HOLD:
             apply_transition(ctx, wo, WorkOrderStatus.IN_PROGRESS, None, when)
         apply_transition(ctx, wo, follow, reason, when)
-    ctx.session.commit()
+    if commit:
+        ctx.session.commit()
     return visit
 
 

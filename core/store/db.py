@@ -15,7 +15,10 @@ from core.domain.geo import distance_m
 
 
 def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, echo: bool = False) -> Engine:
-    """An engine tuned for its backend. SQLite gets WAL, foreign keys and the distance function."""
+    """An engine tuned for its backend. SQLite gets WAL, foreign keys and the distance function.
+
+    On PostgreSQL at most 3 × `pool_size` connections are open (callers size it as pool_size plus twice as
+    much overflow); `pool_timeout` is how long a thread waits for one before its request fails."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -29,11 +32,14 @@ def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0, ec
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine
+    # At most 3 × pool_size connections, as ever; but every connection opened is kept. As overflow
+    # (closed on return whenever pool_size sat idle) they were reopened one per request under sustained
+    # load above pool_size: a new backend each time (fork, authentication, cold caches).
     return sa.create_engine(
         url,
         echo=echo,
-        pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        pool_size=pool_size * 3,
+        max_overflow=0,
         pool_timeout=pool_timeout,
         pool_pre_ping=True,
     )

@@ -4,7 +4,7 @@ The outage this guards against (bench/mobile/README.md): a request's session was
 that waited for a worker thread of the same small pool in which other handlers sat waiting for a
 connection — which only those cleanups could give back. With more requests in flight than threads plus
 connections, the server stopped answering anything, /health included. Here a real uvicorn server runs the
-real app on PostgreSQL with a deliberately small pool (2 + 4 connections) and a short pool timeout, and
+real app on PostgreSQL with a deliberately small pool (6 connections) and a short pool timeout, and
 is driven at 20 times the pool's size.
 """
 
@@ -36,7 +36,7 @@ from tests.world import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.postgres
 
-POOL_SIZE = 2  # make_engine allows twice as many again as overflow: 6 connections in all
+POOL_SIZE = 2  # make_engine opens at most three times as many: 6 connections
 IN_FLIGHT = 120
 # Well under the time a stuck server needs to fail its first request (the pool timeout, below).
 ANSWER_WITHIN = 25.0
