@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.access import needs, public
 from api.auth import issue_tokens
 from api.deps import Ctx, expected_version, runtime
+from api.problems import problem
 from api.routes.auth import refreshed_user
 from core.domain.errors import Invalid
 from core.services.context import Actor, Role, ServiceContext
@@ -44,6 +45,15 @@ def _session_for(request: Request[Any, Any, Any], session: Session, user: User) 
         engineer_id=engineer.id,
         engineer_name=engineer.name,
     )
+
+
+async def _multipart_only(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """A photo comes as multipart/form-data: anything else is refused before its body is parsed."""
+    if request.content_type[0] != "multipart/form-data":
+        return problem(
+            415, "send the photo as multipart/form-data, the image in its `file` part", field="file"
+        )
+    return None
 
 
 @dataclass
@@ -140,6 +150,7 @@ class MobileController(Controller):
         opt=MOBILE,
         sync_to_thread=True,
         request_max_body_size=photos.MAX_PHOTO_BYTES + 64 * 1024,
+        before_request=_multipart_only,
     )
     def add_photo(
         self,

@@ -1108,7 +1108,11 @@ async def run_load(
     ]
     servers = (app, hello)
     for concurrency in concurrencies:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        # uvicorn closes a connection idle for 5 s; httpx keeps one 5 s too, so a request sent just as the
+        # server closes it failed with a ReadError (seen at concurrency 200). Drop idle ones sooner.
+        limits = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+        )
         async with httpx.AsyncClient(limits=limits, timeout=60) as client:
             for name, make in endpoints:
                 if warmup > 0:

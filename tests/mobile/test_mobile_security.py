@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from litestar.testing import TestClient
+from sqlalchemy.orm import Session
 
 from core.domain.clock import FixedClock
+from fieldwork.storage import LocalBlobStore
+from inventory import movements
+from inventory.lines import PartLine
+from inventory.models import Part, StockLevel, StockLocation
 from mobile_contract import wire
 from mobile_contract.client import MobileApiError, MobileClient
-from tests.world import PASSWORD, login
+from tests.inventory.helpers import FILTER, Stock
+from tests.mobile.conftest import png
+from tests.world import PASSWORD, World, login
 
 
 def test_a_dispatcher_token_cannot_work_a_visit_from_the_app(
@@ -84,3 +94,70 @@ def test_a_200_mb_upload_is_refused_without_being_read_whole(on_site: dict, clie
         f"/work-orders/{on_site['wo']['id']}/record", headers=login(client, "dispatcher")
     ).json()
     assert record["photos"] == []
+
+
+def test_an_engineer_cannot_take_from_or_fill_another_engineers_van(
+    on_site: dict, client: TestClient, clock: FixedClock, stock: Stock
+) -> None:
+    """Naming another engineer's van is as if it did not exist: refused, its stock untouched, unnamed."""
+    ctx = stock.ctx()
+    with ctx.session:
+        movements.receive(
+            ctx,
+            movements.ReceiveInput(location_id=stock.ids["van_b"], lines=[PartLine(sku=FILTER, quantity=3)]),
+        )
+        van_b = ctx.session.get_one(StockLocation, stock.ids["van_b"])
+        secrets = (van_b.code, van_b.name)
+    app: MobileClient = on_site["app"]
+    assert app.session is not None
+    me = {"Authorization": f"Bearer {app.session.access_token}"}
+    vid = on_site["visit"]["id"]
+    body = {"occurred_at": clock.now().isoformat(), "lines": [{"sku": FILTER}], "location_id": van_b.id}
+    for path in ("parts/consume", "parts/return"):
+        response = client.post(f"/mobile/v1/visits/{vid}/{path}", headers=me, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["field"] == "location_id"
+        assert not any(secret in response.text for secret in secrets)
+    with stock.ctx().session as s:
+        assert _on_hand(s, van_b.id) == {FILTER: 3}
+    record = client.get(f"/work-orders/{on_site['wo']['id']}/record", headers=login(client, "dispatcher"))
+    assert record.json()["parts_used"] == []
+
+
+def test_a_signature_without_a_signer_stores_nothing(
+    on_site: dict, client: TestClient, clock: FixedClock, world: World
+) -> None:
+    app: MobileClient = on_site["app"]
+    vid = on_site["visit"]["id"]
+    app.work_done(vid, wire.WorkDone(occurred_at=clock.now(), resolution_code="fixed"))
+    blobs_before = _blob_files(world)
+    with pytest.raises(MobileApiError) as err:
+        app.sign_off(
+            vid,
+            wire.SignOffBody(
+                occurred_at=clock.now(), signer_name=None, signature_png=base64.b64encode(png()).decode()
+            ),
+        )
+    assert err.value.status == 422 and err.value.problem["field"] == "signer_name"
+    dispatcher = login(client, "dispatcher")
+    visit = client.get(f"/visits/{vid}", headers=dispatcher).json()
+    assert visit["status"] == "work_done"
+    job = client.get(f"/work-orders/{on_site['wo']['id']}/record", headers=dispatcher).json()
+    assert job["visits"][0]["settlement"] is None
+    assert _blob_files(world) == blobs_before  # the signature image was not kept either
+
+
+def _on_hand(session: Session, location_id: int) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(Part.sku, StockLevel.on_hand)
+        .join(Part, Part.id == StockLevel.part_id)
+        .where(StockLevel.location_id == location_id, StockLevel.on_hand > 0)
+    )
+    return dict(rows.tuples().all())
+
+
+def _blob_files(world: World) -> list[Path]:
+    blobs = world.system.runtime.blobs
+    assert isinstance(blobs, LocalBlobStore)
+    return sorted(p for p in blobs.root.rglob("*") if p.is_file()) if blobs.root.exists() else []

@@ -145,8 +145,12 @@ def test_wrong_content_type_is_a_clear_error(client: Client, visit_and_token: tu
         headers={**h, "Content-Type": "application/json"},
         content=b'{"file": "x"}',
     )
-    assert 400 <= r.status_code < 500
+    assert r.status_code == 415
     assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "file" and "multipart/form-data" in r.json()["detail"]
+    for content_type in ("text/plain", None):  # and no content type at all
+        headers = {**h, "Content-Type": content_type} if content_type else h
+        assert client.post(f"/mobile/v1/visits/{visit_id}/photos", headers=headers).status_code == 415
 
 
 def test_another_engineer_cannot_add_photos(client: Client, visit_and_token: tuple) -> None:
