@@ -418,6 +418,9 @@ def anchors(trig: Trigger) -> list[tuple[str, Any, list[sa.ColumnElement[bool]]]
                 AuditEvent.subject_id == WorkOrder.id,
                 AuditEvent.to_state == trig.in_state,
             )
+            # Correlated to the outer work order wherever it is used — inside the "already fired?" EXISTS
+            # too, where auto-correlation would otherwise pull in `work_orders` of its own (a global max).
+            .correlate(WorkOrder)
             .scalar_subquery()
         )
         return [("", entered, [WorkOrder.status == trig.in_state])]

@@ -245,3 +245,44 @@ def test_the_compiled_judge_answers_as_the_reference(tree: dict[str, Any], facts
 
     conditions = tree if "field" not in tree else {"all": [tree]}
     assert compile_conditions(conditions)(facts) == definition.matches(conditions, facts)
+
+
+def test_an_order_that_fired_is_no_candidate_when_others_enter_the_state_later(
+    system: System, world: World, clock: FixedClock
+) -> None:
+    """The "already fired?" check compares the firing with this order's own entry into the state (it once
+    compared with the latest entry of any order, so every fired order came back as a candidate)."""
+    from automation import rules
+    from automation.engine import RuleEngine, time_candidates
+    from core.domain.calendar import BusinessCalendar
+    from core.store.models import Territory
+
+    with system.runtime.sessions() as s:
+        ctx = ServiceContext(s, clock, Actor.system("t"))
+        rule = rules.create_rule(
+            ctx,
+            rules.RuleInput(
+                name="waiting",
+                trigger={"time": {"in_state": "new", "for": {"hours": 1}}},
+                actions=[{"type": "add_tag", "tag": "waiting"}],
+            ),
+        )
+        first = workorders.create_work_order(
+            ctx, workorders.WorkOrderInput(title="a", site_id=world.ids["site"])
+        ).id
+    clock.advance(timedelta(hours=2))
+    RuleEngine(system.runtime.sessions, clock, worker="w").tick()
+    clock.advance(timedelta(minutes=5))
+    with system.runtime.sessions() as s:
+        ctx = ServiceContext(s, clock, Actor.system("t"))
+        workorders.create_work_order(ctx, workorders.WorkOrderInput(title="b", site_id=world.ids["site"]))
+        clock.advance(timedelta(hours=2))
+        page = time_candidates(
+            s,
+            rule.id,
+            definition.trigger_of(rule.trigger),
+            clock.now(),
+            lambda s_, t: BusinessCalendar.from_dict(s_.get_one(Territory, t).calendar),
+            100,
+        )
+    assert [wo_id for wo_id, _ in page.hits] == [first + 1]
