@@ -10,7 +10,8 @@ Rules: half event rules (`work_order.created`, one outbox event per work order),
 "rule evaluation" is one (rule, work order) judgement, including the SQL that finds candidates and the
 facts it needs; for time rules the SQL already leaves out orders whose simple conditions cannot hold
 (`automation.prefilter`), and those count as judged. The idle re-scan (a second time pass, after
-everything fired) is measured with and without that pre-filter, side by side in the same run.
+everything fired) is timed for all time rules, and for the first `--compare` (5) of them with and
+without that pre-filter, side by side in the same run.
 Deliveries: a subscription to a local HTTP receiver, events written to the outbox, then one worker fans
 out and POSTs them (signed, logged) until all are delivered.
 """
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from automation import rules, webhooks
 from automation.engine import RuleEngine
-from automation.models import Firing
+from automation.models import Firing, Rule
 from core.domain.clock import FixedClock
 from core.services import customers, setup
 from core.services.context import Actor, ServiceContext
@@ -155,7 +156,26 @@ def make_rules(sessions: Any, clock: FixedClock, count: int) -> None:
             )
 
 
-def bench_rules(url: str, n: int, rule_count: int) -> dict[str, Any]:
+def only_time_rules(sessions: Any, count: int | None, restore: list[int] | None = None) -> list[int]:
+    """Disable all but the first `count` enabled time rules (the ids it disabled); or re-enable `restore`."""
+    with sessions() as s:
+        if restore is not None:
+            s.execute(sa.update(Rule).where(Rule.id.in_(restore)).values(enabled=True))
+            s.commit()
+            return restore
+        ids = list(
+            s.scalars(
+                sa.select(Rule.id)
+                .where(Rule.trigger_kind == "time", Rule.enabled.is_(True))
+                .order_by(Rule.id)
+            )
+        )[count:]
+        s.execute(sa.update(Rule).where(Rule.id.in_(ids)).values(enabled=False))
+        s.commit()
+        return ids
+
+
+def bench_rules(url: str, n: int, rule_count: int, compare: int = 5) -> dict[str, Any]:
     engine = make_engine(url, pool_size=4)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
@@ -187,9 +207,16 @@ def bench_rules(url: str, n: int, rule_count: int) -> dict[str, Any]:
     t = time.perf_counter()
     worker.scan_time()  # a second pass: everything that held has fired; what a worker pays per pass
     idle_s = time.perf_counter() - t
+    # Side by side on the same data: the idle pass over the first `compare` time rules with and without
+    # the SQL pre-filter (without it, every order whose time has come is fetched and judged again).
+    keep = only_time_rules(sessions, compare)
     t = time.perf_counter()
-    RuleEngine(sessions, clock, worker="bench-unfiltered", prefilter=False).scan_time()  # as before it
+    worker.scan_time()
+    idle_some_s = time.perf_counter() - t
+    t = time.perf_counter()
+    RuleEngine(sessions, clock, worker="bench-unfiltered", prefilter=False).scan_time()
     idle_unfiltered_s = time.perf_counter() - t
+    only_time_rules(sessions, None, keep)
 
     t = time.perf_counter()
     actions = 0
@@ -208,6 +235,8 @@ def bench_rules(url: str, n: int, rule_count: int) -> dict[str, Any]:
         "time_evaluations_per_s": n * time_rules / time_s,
         "time_pass_s": time_s,
         "time_idle_pass_s": idle_s,
+        "compare_rules": compare,
+        "time_idle_pass_some_s": idle_some_s,
         "time_idle_pass_unfiltered_s": idle_unfiltered_s,
         "rule_evaluations_per_s": (events * event_rules + n * time_rules) / (event_s + time_s),
         "firings": fired,
@@ -307,6 +336,9 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=50)
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--skip-rules", action="store_true", help="Only the webhook deliveries.")
+    parser.add_argument(
+        "--compare", type=int, default=5, help="Time rules in the with/without pre-filter idle comparison."
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 shared cores)", flush=True)
     base = os.environ.get("FIELDOPS_BENCH_DATABASE_URL")
@@ -315,7 +347,7 @@ def main() -> None:
         if base:
             reset(base)
         started = time.perf_counter()
-        r = bench_rules(url, args.work_orders, args.rules) if not args.skip_rules else None
+        r = bench_rules(url, args.work_orders, args.rules, args.compare) if not args.skip_rules else None
         if r is not None:
             print(
                 f"rules: {r['work_orders']:,} work orders × {r['rules']} rules "
@@ -323,7 +355,8 @@ def main() -> None:
                 f"{r['rule_evaluations_per_s']:,.0f} rule evaluations/s overall "
                 f"(events {r['event_evaluations_per_s']:,.0f}/s in {r['event_pass_s']:.1f}s; "
                 f"time conditions {r['time_evaluations_per_s']:,.0f}/s in {r['time_pass_s']:.1f}s, "
-                f"idle re-scan {r['time_idle_pass_s']:.1f}s, without the SQL pre-filter "
+                f"idle re-scan {r['time_idle_pass_s']:.1f}s; idle re-scan of {r['compare_rules']} time rules "
+                f"{r['time_idle_pass_some_s']:.2f}s, without the SQL pre-filter "
                 f"{r['time_idle_pass_unfiltered_s']:.1f}s); {r['firings']} firings, "
                 f"{r['actions']} actions at {r['actions_per_s']:,.0f}/s; load {r['load_s']:.1f}s; "
                 f"whole run {time.perf_counter() - started:.0f}s, load average {os.getloadavg()[0]:.2f}"
