@@ -1,9 +1,10 @@
 """The forecast step of the care pass: work orders created per territory and week (Monday–Sunday in the
 territory's time zone), forecast for the next weeks with `forecast_model`, and its backtest.
 
-The week in progress is not history yet: the model learns from complete weeks and its first forecast week
-is the current one (its count so far is shown beside it). Expected hours use the mean estimated duration
-of the last 13 weeks' work, so a dispatcher can turn the forecast into engineer-days.
+Cancelled work orders are not counted (no engineer goes). The week in progress is not history yet: the
+model learns from complete weeks and its first forecast week is the current one (its count so far is
+shown beside it). Expected hours use the mean estimated duration of the last 13 weeks' work, so a
+dispatcher can turn the forecast into engineer-days.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def weekly_counts(
     since = now - timedelta(weeks=HISTORY_WEEKS + 1)
     rows = ctx.session.execute(
         sa.select(WorkOrder.created_at, WorkOrder.estimated_minutes).where(
-            WorkOrder.territory_id == territory_id, WorkOrder.created_at >= since, WorkOrder.created_at <= now
+            WorkOrder.territory_id == territory_id,
+            WorkOrder.created_at >= since,
+            WorkOrder.created_at <= now,
+            # Cancelled work (duplicates merged away, calls withdrawn) needs no engineer.
+            WorkOrder.status != "cancelled",
         )
     ).all()
     counts: Counter[date] = Counter(week_start(at, zone) for at, _ in rows)

@@ -1,9 +1,11 @@
 """The care pass, and who runs it: any worker whose turn it is (`care_runs` lease), every `INTERVAL`.
 
-The lease is a conditional UPDATE (free, and due), so of many workers one takes each turn; one killed
-mid-pass leaves the lease to expire and the next takes over. Nothing depends on that, though: every step
-writes idempotently (unique keys, upserts, `dedupe_key`), so two passes at once agree — the lease only
-saves the second one the work. Each step commits on its own: a failing step is logged and the others run.
+Each step keeps its own pace (`STEPS`): consumables every turn, key dates hourly, churn every six hours,
+the forecast daily. The lease is a conditional UPDATE (free, and due), so of many workers one takes each
+turn; one killed mid-pass leaves the lease to expire and the next takes over. Nothing depends on that,
+though: every step writes idempotently (unique keys, upserts, `dedupe_key`), so two passes at once agree —
+the lease only saves the second one the work. Each step commits on its own: a failing step is logged and
+the others run.
 """
 
 from __future__ import annotations
@@ -31,23 +33,33 @@ INTERVAL = timedelta(minutes=15)
 LEASE = timedelta(minutes=10)
 
 Step = Callable[[ServiceContext], Any]
-STEPS: tuple[tuple[str, Step], ...] = (
-    ("consumables", notices.run),
-    ("key_dates", keydates.run),
-    ("churn", churn.run),
-    ("forecast", forecast.run),
+# Each step at its own pace: run-outs move with every reading, a forecast with every week.
+STEPS: tuple[tuple[str, Step, timedelta], ...] = (
+    ("consumables", notices.run, INTERVAL),
+    ("key_dates", keydates.run, timedelta(hours=1)),
+    ("churn", churn.run, timedelta(hours=6)),
+    ("forecast", forecast.run, timedelta(hours=24)),
 )
 
 
-def run_pass(sessions: sessionmaker[Session], clock: Clock) -> dict[str, Any]:
-    """Every step once, now (the lease is not consulted: `fieldops care report`, tests, `run_if_due`)."""
+def run_pass(
+    sessions: sessionmaker[Session], clock: Clock, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every step once, now — or, given the previous pass's result, only the steps whose own interval has
+    passed (the others keep their last result). The lease is not consulted here."""
     result: dict[str, Any] = {}
-    for name, step in STEPS:
+    for name, step, every in STEPS:
+        last = (previous or {}).get(name)
+        at = last.get("at") if isinstance(last, dict) else None
+        if isinstance(at, str) and clock.now() - datetime.fromisoformat(at) < every:
+            result[name] = last
+            continue
         with sessions() as s:
             ctx = ServiceContext(s, clock, Actor.system("care"))
             try:
                 out = step(ctx)
-                result[name] = asdict(out) if is_dataclass(out) and not isinstance(out, type) else out
+                done = asdict(out) if is_dataclass(out) and not isinstance(out, type) else dict(out)
+                result[name] = {**done, "at": clock.now().isoformat()}
             except Exception as exc:
                 s.rollback()
                 log.exception("care_step_failed", step=name)
@@ -65,6 +77,7 @@ def run_if_due(
     now = clock.now()
     with sessions() as s:
         insert_ignore(s, CareRun, {"name": NAME, "last_result": {}}, CareRun.name)
+        previous = dict(s.get_one(CareRun, NAME).last_result or {})
         s.commit()
         free = sa.or_(CareRun.lease_until.is_(None), CareRun.lease_until < now)
         due = sa.or_(CareRun.next_due_at.is_(None), CareRun.next_due_at <= now)
@@ -76,7 +89,7 @@ def run_if_due(
         s.commit()
         if getattr(taken, "rowcount", 0) != 1:
             return False
-    result = run_pass(sessions, clock)
+    result = run_pass(sessions, clock, previous)
     finished = clock.now()
     with sessions() as s:
         s.execute(

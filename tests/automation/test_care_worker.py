@@ -59,6 +59,11 @@ def test_one_worker_takes_each_turn(
     assert a.tick()["care_pass"] == 0 and b.tick()["care_pass"] == 0
     clock.advance(timedelta(minutes=2))
     assert b.tick()["care_pass"] == 1 and a.tick()["care_pass"] == 0
+    # Each step at its own pace: consumables again, the forecast (daily) kept from the first turn.
+    later = client.get("/care/status", headers=login(client, "dispatcher")).json()["last_result"]
+    first = status["last_result"]
+    assert later["consumables"]["at"] > first["consumables"]["at"]
+    assert later["forecast"] == first["forecast"] and later["churn"] == first["churn"]
 
 
 def test_a_worker_killed_mid_pass_leaves_its_turn_to_the_next_when_the_lease_runs_out(
