@@ -28,6 +28,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
@@ -270,7 +271,8 @@ def _receive(count: Any, ready: Any) -> None:
     server.serve_forever()
 
 
-def bench_deliveries(url: str, count: int) -> dict[str, Any]:
+def bench_deliveries(url: str, count: int, hooks: ModuleType = webhooks) -> dict[str, Any]:
+    """`hooks`: the webhooks module whose deliverer runs (compare_webhooks.py passes an older one)."""
     received = multiprocessing.Value("i", 0)
     ready: Any = multiprocessing.Queue()
     receiver = multiprocessing.Process(target=_receive, args=(received, ready), daemon=True)
@@ -282,9 +284,9 @@ def bench_deliveries(url: str, count: int) -> dict[str, Any]:
     clock = FixedClock(T_NOW)
     with sessions() as s:
         ctx = ServiceContext(s, clock, Actor.system("bench"))
-        webhooks.create_subscription(
+        hooks.create_subscription(
             ctx,
-            webhooks.SubscriptionInput(
+            hooks.SubscriptionInput(
                 name="bench", url=f"http://127.0.0.1:{port}/hook", event_types=["bench.*"]
             ),
         )
@@ -307,7 +309,7 @@ def bench_deliveries(url: str, count: int) -> dict[str, Any]:
     import httpx
 
     with httpx.Client(timeout=10) as client:
-        d = webhooks.Deliverer(sessions, clock, worker="bench", client=client)
+        d = hooks.Deliverer(sessions, clock, worker="bench", client=client)
         t = time.perf_counter()
         delivered = 0
         while delivered < count:
