@@ -1,7 +1,8 @@
 """Field-service scenarios: our optimizer vs the greedy baseline on generated city days.
 
-    nice python -m bench.dispatch.field                         # 20x150, 100x1000, 300x3000
-    nice python -m bench.dispatch.field --sizes 20x150 --seconds 10
+    python -m bench.dispatch.field --out bench/dispatch/results/field.jsonl   # 20x150, 100x1000, 300x3000
+    python -m bench.dispatch.field --sizes 20x150 --seconds 10
+    python -m bench.dispatch.field --report bench/dispatch/results/field.jsonl
     python -m bench.dispatch.field --smoke                      # CI: 20x150 at 3 s, < 30 s
 
 Each scenario runs in its own process so that its peak memory (max RSS) is its own. Reported:
@@ -15,13 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import resource
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from dispatch.optimizer import (
@@ -154,6 +157,7 @@ def _metrics(plan: Plan, jobs: dict[str, Any]) -> dict[str, Any]:
 
 def run_one(size: str, seconds: float, seed: int) -> dict[str, Any]:
     engineers, jobs = (int(v) for v in size.split("x"))
+    load_before = os.getloadavg()[0]  # 1-minute load: the machine is shared, say how busy it was
     sc = generate(engineers, jobs, seed=seed)
     travel = HaversineTravel()
     by_id = {j.id: j for j in sc.jobs}
@@ -166,6 +170,9 @@ def run_one(size: str, seconds: float, seed: int) -> dict[str, Any]:
     errors = validate_plan(plan, sc.engineers, sc.jobs, travel, options)
     return {
         "scenario": sc.name,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
         "seconds_limit": seconds,
         "greedy": {**_metrics(g, by_id), "seconds": round(greedy_s, 2)},
         "ours": {
@@ -191,7 +198,8 @@ def _thin(points: list[tuple[float, float]], keep: int = 8) -> list[tuple[float,
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         f"{'scenario':<16}{'limit s':>8}{'1st feas s':>11}{'travel km g→o':>18}{'Δ travel':>10}"
-        f"{'SLA breaches g→o':>18}{'unassigned g→o':>16}{'valid':>7}{'peak MB':>9}"
+        f"{'SLA breaches g→o':>18}{'unassigned g→o':>16}{'objective g→o':>22}{'valid':>7}{'peak MB':>9}"
+        f"{'load':>6}  date"
     )
     lines = [head]
     for r in rows:
@@ -200,9 +208,11 @@ def table(rows: list[dict[str, Any]]) -> str:
         travel = f"{g['travel_km']:.0f} → {o['travel_km']:.0f}"
         breaches = f"{g['sla_breaches']} → {o['sla_breaches']}"
         unassigned = f"{g['unassigned']} → {o['unassigned']}"
+        objective = f"{g['objective']:.0f} → {o['objective']:.0f}"
         lines.append(
             f"{r['scenario']:<16}{r['seconds_limit']:>8g}{o['first_feasible_s']:>11.2f}{travel:>18}{delta:>9.1f}%"
-            f"{breaches:>18}{unassigned:>16}{'yes' if o['valid'] else 'NO':>7}{r['peak_rss_mb']:>9.0f}"
+            f"{breaches:>18}{unassigned:>16}{objective:>22}{'yes' if o['valid'] else 'NO':>7}"
+            f"{r['peak_rss_mb']:>9.0f}{r.get('load_before', float('nan')):>6.1f}  {r.get('date', '?')}"
         )
     lines.append("")
     for r in rows:
@@ -217,10 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, help="time limit for every size (default: 10/30/60 s by size)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="20x150 at 3 s (CI)")
+    ap.add_argument("--out", type=Path, help="append each scenario's result here (JSON lines)")
+    ap.add_argument("--report", type=Path, help="only print the table of a results file")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one size in this process, print JSON
     args = ap.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one, args.seconds, args.seed)))
+        return 0
+    if args.report:
+        print(table([json.loads(ln) for ln in args.report.read_text().splitlines() if ln.strip()]))
         return 0
     sizes = ["20x150"] if args.smoke else args.sizes
     rows = []
@@ -231,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         out = subprocess.run([*cmd, "--seed", str(args.seed)], check=True, capture_output=True, text=True)
         rows.append(json.loads(out.stdout))
         print(table(rows[-1:]).splitlines()[1], file=sys.stderr, flush=True)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            with args.out.open("a") as fh:
+                fh.write(out.stdout.strip() + "\n")
     print(table(rows))
     return 0
 
