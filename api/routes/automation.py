@@ -458,11 +458,13 @@ class CareController(Controller):
         ctx: Ctx,
         owner: Annotated[str | None, QueryParameter(max_length=64)] = None,
         level: FromQuery[list[Level] | None] = None,
+        customer_id: FromQuery[int | None] = None,
         limit: Limit = 100,
     ) -> list[dict[str, Any]]:
-        """Customers by churn risk with the reasons; `owner=me` for my accounts, `level=high` to narrow."""
+        """Customers by churn risk with the reasons; `owner=me` for my accounts, `level=high` to narrow,
+        `customer_id` for one customer (its 360° view)."""
         who = ctx.actor.name if owner == "me" else owner
-        return care_churn.list_scores(ctx, who, frozenset(level or ()), limit)
+        return care_churn.list_scores(ctx, who, frozenset(level or ()), limit, customer_id)
 
     @get("/forecast", opt=needs("tasks.read"), sync_to_thread=True)
     def forecast(self, ctx: Ctx, territory_id: FromQuery[int | None] = None) -> list[dict[str, Any]]:

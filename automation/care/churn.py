@@ -209,7 +209,11 @@ def account_owners(ctx: ServiceContext, customer_ids: list[int]) -> dict[int, st
 
 
 def list_scores(
-    ctx: ServiceContext, owner: str | None = None, levels: frozenset[str] = frozenset(), limit: int = 100
+    ctx: ServiceContext,
+    owner: str | None = None,
+    levels: frozenset[str] = frozenset(),
+    limit: int = 100,
+    customer_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Customers by churn risk, highest first, each with the reasons and whose account it is."""
     query = (
@@ -219,6 +223,8 @@ def list_scores(
     )
     if levels:
         query = query.where(ChurnScore.level.in_(sorted(levels)))
+    if customer_id is not None:
+        query = query.where(ChurnScore.customer_id == customer_id)
     rows = ctx.session.execute(query).all()
     owners = account_owners(ctx, [r[0].customer_id for r in rows])
     out = []

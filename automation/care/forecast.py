@@ -67,9 +67,12 @@ def compute(ctx: ServiceContext, territory: Territory) -> dict[str, Any]:
     weeks, y, minutes, so_far = weekly_counts(ctx, territory.id, zone)
     current = week_start(ctx.now(), zone)
     model, ahead = forecast_model.forecast(y, FORECAST_WEEKS)
+    by_week = dict(zip(weeks, y, strict=True))
     out_weeks = []
     for h, (mean, low, high) in enumerate(ahead):
         start = current + timedelta(weeks=h)
+        # The same week a year earlier (the seasonal naive figure), for a person to compare with.
+        last_year = by_week.get(start - timedelta(weeks=52))
         out_weeks.append(
             {
                 "week_start": start.isoformat(),
@@ -78,6 +81,7 @@ def compute(ctx: ServiceContext, territory: Territory) -> dict[str, Any]:
                 "low": round(low, 1),
                 "high": round(high, 1),
                 "expected_hours": round(mean * minutes / 60, 1),
+                "last_year": None if last_year is None else int(last_year),
                 **({"so_far": so_far} if h == 0 else {}),
             }
         )

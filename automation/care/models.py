@@ -150,7 +150,7 @@ class VolumeForecast(Base):
     __tablename__ = "care_forecasts"
     territory_id: Mapped[int] = mapped_column(IdType, sa.ForeignKey("territories.id"), primary_key=True)
     method: Mapped[str] = mapped_column(sa.String(200))
-    # [{"week_start", "expected", "low", "high", "expected_hours"}]
+    # [{"week_start", "iso_week", "expected", "low", "high", "expected_hours", "last_year", "so_far" (first)}]
     weeks: Mapped[list[Any]]
     # The recent actuals the forecast continues: [{"week_start", "count"}]
     history: Mapped[list[Any]]
