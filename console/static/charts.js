@@ -17,7 +17,11 @@ function niceTicks(min, max, count = 4) {
 
 /**
  * points: [{x: Date|number, y: number|null, label?}], options: {width, height, format(y), xLabel(x),
- * limit, forecast: [{x, y}], label, color, yMin}
+ * limit, forecast: [{x, y, label?}], label, color, yMin}, and for a forecast with its uncertainty:
+ * band: [{x, low, high}] (a shaded range), forecastDots (a dot with its title per forecast point),
+ * forecastClass (styles the forecast line and dots), series: [{points, class, title}] (another dotted line, e.g. last year), marks:
+ * [{x, y, label, class}] (hollow dots, e.g. a week so far), divider: {x, label} (a vertical line, e.g.
+ * "this week"), xTicks: [x…] (where to label the x axis; default: every few points).
  */
 export function lineChart(points, options = {}) {
   const width = options.width || 560, height = options.height || 220;
@@ -25,8 +29,13 @@ export function lineChart(points, options = {}) {
   const svg = el("svg:svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": options.label || "" });
   const real = points.filter((p) => p.y !== null && p.y !== undefined && !Number.isNaN(p.y));
   const extra = [...(options.forecast || [])];
-  const xs = [...points, ...extra].map((p) => +p.x);
-  const ys = [...real, ...extra].map((p) => p.y);
+  const band = options.band || [];
+  const series = (options.series || []).map((s) => ({ ...s, points: s.points.filter((p) => p.y !== null && p.y !== undefined) }));
+  const marks = options.marks || [];
+  const others = [...band, ...series.flatMap((s) => s.points), ...marks];
+  const xs = [...points, ...extra, ...others, ...(options.xTicks || []).map((x) => ({ x }))].map((p) => +p.x);
+  const ys = [...real, ...extra, ...series.flatMap((s) => s.points), ...marks].map((p) => p.y);
+  for (const b of band) ys.push(b.low, b.high);
   if (options.limit !== undefined && options.limit !== null) ys.push(options.limit);
   if (options.yMin !== undefined) ys.push(options.yMin);
   if (!xs.length || !ys.length || (!real.length && !extra.length)) {
@@ -45,10 +54,33 @@ export function lineChart(points, options = {}) {
     svg.append(el("svg:text", { class: "tick", x: pad.l - 6, y: Y(v) + 4, "text-anchor": "end" }, axisFmt(v)));
   }
   const xLabel = options.xLabel || ((x) => String(x));
-  const labelEvery = Math.max(1, Math.ceil(points.length / 8));
-  points.forEach((p, i) => {
-    if (i % labelEvery === 0) svg.append(el("svg:text", { class: "tick", x: X(+p.x), y: height - 10, "text-anchor": "middle" }, xLabel(p.x)));
-  });
+  if (options.xTicks) {
+    for (const x of options.xTicks) svg.append(el("svg:text", { class: "tick", x: X(+x), y: height - 10, "text-anchor": "middle" }, xLabel(x)));
+  } else {
+    const labelEvery = Math.max(1, Math.ceil(points.length / 8));
+    points.forEach((p, i) => {
+      if (i % labelEvery === 0) svg.append(el("svg:text", { class: "tick", x: X(+p.x), y: height - 10, "text-anchor": "middle" }, xLabel(p.x)));
+    });
+  }
+  if (band.length) {
+    const upper = band.map((b) => `${X(+b.x).toFixed(1)},${Y(b.high).toFixed(1)}`);
+    const lower = [...band].reverse().map((b) => `${X(+b.x).toFixed(1)},${Y(b.low).toFixed(1)}`);
+    svg.append(el("svg:polygon", { class: "band", points: [...upper, ...lower].join(" ") },
+      el("svg:title", {}, options.bandLabel || "")));
+  }
+  if (options.divider) {
+    const x = X(+options.divider.x);
+    svg.append(el("svg:line", { class: "divider", x1: x, x2: x, y1: pad.t, y2: height - pad.b }));
+    if (options.divider.label) svg.append(el("svg:text", { class: "divider-label", x: x + 4, y: pad.t + 10 }, options.divider.label));
+  }
+  for (const s of series) {
+    const path = s.points.map((p, i) => `${i ? "L" : "M"}${X(+p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join("");
+    if (path) svg.append(el("svg:path", { class: `series ${s.class || ""}`, d: path }));
+    for (const p of s.points) {
+      svg.append(el("svg:circle", { class: `series-dot ${s.class || ""}`, cx: X(+p.x), cy: Y(p.y), r: 3 },
+        el("svg:title", {}, `${s.title ? s.title + " " : ""}${p.label || xLabel(p.x)}: ${fmt(p.y)}`)));
+    }
+  }
   if (options.limit !== undefined && options.limit !== null) {
     svg.append(el("svg:line", { class: "limit", x1: pad.l, x2: width - pad.r, y1: Y(options.limit), y2: Y(options.limit) }));
     svg.append(el("svg:text", { class: "limit-label", x: width - pad.r - 4, y: Y(options.limit) - 4, "text-anchor": "end" }, options.limitLabel || fmt(options.limit)));
@@ -64,7 +96,17 @@ export function lineChart(points, options = {}) {
   if (extra.length) {
     const last = real[real.length - 1];
     const path = [last, ...extra].filter(Boolean).map((p, i) => `${i ? "L" : "M"}${X(+p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join("");
-    svg.append(el("svg:path", { class: "forecast", d: path }));
+    svg.append(el("svg:path", { class: `forecast ${options.forecastClass || ""}`, d: path }));
+    if (options.forecastDots) {
+      for (const p of extra) {
+        svg.append(el("svg:circle", { class: `forecast-dot ${options.forecastClass || ""}`, cx: X(+p.x), cy: Y(p.y), r: 3.5 },
+          el("svg:title", {}, `${p.label || xLabel(p.x)}: ${fmt(p.y)}`)));
+      }
+    }
+  }
+  for (const m of marks) {
+    svg.append(el("svg:circle", { class: `mark ${m.class || ""}`, cx: X(+m.x), cy: Y(m.y), r: 4.5 },
+      el("svg:title", {}, m.label || `${xLabel(m.x)}: ${fmt(m.y)}`)));
   }
   if (real.length <= 60) {
     for (const p of real) {

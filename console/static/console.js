@@ -1,8 +1,9 @@
 // The dispatcher's console. Plain modern JavaScript modules, no framework and no third-party code, served
 // by fieldops itself. Views are addressed in the URL hash (#board, #map, #wo/12, #alarm/3, #kpis,
-// #customer/4) so they can be bookmarked and the back button works.
+// #customer/4, #care) so they can be bookmarked and the back button works.
 import { renderAlarm, renderAlarms } from "./alarms.js";
 import { closeInspector, legend, onBoardChange, renderBoard, renderQueue } from "./board.js";
+import { renderCare } from "./care.js";
 import { renderCustomer, renderCustomers } from "./customer.js";
 import { lang, setLang, t, translate } from "./i18n.js";
 import { renderKpis } from "./kpis.js";
@@ -140,6 +141,7 @@ async function route() {
     else if (view === "alarms") await renderAlarms(page, arg || "open");
     else if (view === "alarm") await renderAlarm(page, Number(arg));
     else if (view === "kpis") await renderKpis(page);
+    else if (view === "care") await renderCare(page);
     else if (view === "customers") await renderCustomers(page);
     else if (view === "customer") await renderCustomer(page, Number(arg));
     page.querySelector("h2")?.setAttribute("tabindex", "-1");

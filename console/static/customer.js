@@ -1,6 +1,8 @@
 // The 360° customer view over GET /desk/customers/{id}/overview: sites, assets with warranty and contract,
 // open and past work (first-time fix), the assets' open alarms, satisfaction over time, spend, risk flags —
-// all in that one answer.
+// all in that one answer; beside it, from the care API, the churn score with its reasons and the consumables
+// running out.
+import { customerCare } from "./care.js";
 import { barChart, lineChart } from "./charts.js";
 import { t } from "./i18n.js";
 import { api, chip, dateTime, el, fill, pct, section, table } from "./util.js";
@@ -16,7 +18,8 @@ export async function renderCustomers(root, q = "") {
 
 export async function renderCustomer(root, id) {
   fill(root, el("p", { class: "busy" }, t("loading")));
-  const o = await api(`/desk/customers/${id}/overview`);
+  // Its churn risk and consumables running out come from the care API beside the overview.
+  const [o, care] = await Promise.all([api(`/desk/customers/${id}/overview`), customerCare(id)]);
   const alarms = o.assets.flatMap((a) => a.open_alarms.map((alarm) => ({ ...alarm, asset: a })));
   const siteName = new Map(o.sites.map((s) => [s.id, s.name]));
   const csat = o.surveys.filter((s) => s.kind === "csat");
@@ -26,6 +29,7 @@ export async function renderCustomer(root, id) {
     el("header", { class: "page-head" }, el("h2", {}, `${o.customer.name}`), el("div", { class: "chips" },
       o.customer.code ? el("span", { class: "chip" }, o.customer.code) : null, o.vip ? el("span", { class: "chip vip" }, t("vip")) : null)),
     o.risk_flags.length ? el("ul", { class: "flags", "aria-label": t("risk") }, o.risk_flags.map((f) => el("li", {}, `⚠ ${f.text}${f.count ? ` (${f.count})` : ""}`))) : null,
+    care.churn,
     el("div", { class: "tiles" },
       el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("open_orders")), el("div", { class: "tile-value" }, String(o.open_work_orders.length))),
       el("div", { class: "tile" }, el("div", { class: "tile-label" }, t("ftf")), el("div", { class: "tile-value" }, pct(o.first_time_fix_rate))),
@@ -46,6 +50,7 @@ export async function renderCustomer(root, id) {
         section("assets", table([t("asset"), t("site"), t("warranty"), t("contract")], o.assets.map((a) => [
           `${a.serial} · ${a.model}`, siteName.get(a.site_id) || "", a.under_warranty ? `✓ ${t("until")} ${a.warranty_ends_on}` : a.warranty_ends_on ? `✗ ${a.warranty_ends_on}` : "—",
           a.contract ? `${a.contract.tier} · ${a.contract.number} · ${t("until")} ${a.contract.ends_on}` : "—"]))),
+        care.runOuts,
         section("surveys", csat.length ? lineChart(csat.map((s) => ({ x: new Date(`${s.month}-01T00:00:00Z`), y: s.average ?? null, label: s.month })), {
           width: 420, height: 160, yMin: 1, format: (v) => v.toFixed(1), xLabel: (x) => x.toISOString().slice(0, 7), color: "var(--rose)", label: t("csat"),
         }) : el("p", { class: "muted" }, t("nothing"))),

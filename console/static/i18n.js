@@ -43,6 +43,28 @@ const TEXT = {
     sev_minor: "次要", sev_major: "重要", sev_critical: "严重",
     new: "新建", scheduled: "已排期", dispatched: "已派发", in_progress: "处理中", completed: "已完成",
     closed: "已关闭", on_hold: "挂起", needs_revisit: "需再次上门", work_order_status: "工单状态",
+    care: "关怀", care_title: "主动关怀", care_updated: "关怀任务计算于 {at}", care_not_run: "关怀任务尚未运行",
+    forecast: "服务量预测", forecast_note: "每周新增工单（不含已取消），未来 8 周及 80% 区间，供安排工程师参考。",
+    this_week: "本周", next_week: "下周", next_8_weeks: "未来 8 周", wo_unit: "单", so_far: "本周已有 {n} 单", so_far_short: "本周至今",
+    band_80: "80% 区间", expected: "预计工单", expected_hours: "预计工时", last_year: "去年同周", last_year_long: "去年同周", week: "周",
+    actual: "实际", forecast_line: "预测", up_to_hours: "最多约 {h} 小时", about_hours: "约 {h} 小时",
+    bt_title: "预测有多准？", bt_intro: "回测：从最近 {origins} 周的每一周出发，提前 1–{horizon} 周预测，共 {points} 次。",
+    bt_model: "本预测平均每周偏差 {mae} 单（{mape}）。", bt_naive: "若直接沿用去年同周的数字，平均偏差 {mae} 单（{mape}）。",
+    bt_better: "本预测的误差比“去年同周”小 {pct}，可据此安排工程师。",
+    bt_worse: "本预测并不比“去年同周”更准（误差大 {pct}），排班时请同时参考去年同期。",
+    bt_none: "暂无回测：{why}。", bt_short: "仅有 {have} 周历史，回测至少需要 {need} 周",
+    method: "方法", method_harmonic: "谐波回归：线性趋势 + {k} 组年周期（52.18 周）傅里叶项",
+    method_recent: "近 8 周平均（历史不足一年）", mase_note: "MASE {model}，去年同周 {naive}（低于 1 即优于去年同周）",
+    churn: "流失风险", churn_note: "按服务信号打分（评分下降、差评、NPS、返修、SLA 违约、工单激增），每条原因注明分值。",
+    level_high: "高", level_medium: "中", level_low: "低", risk_medium_up: "中高风险", risk_high: "高风险",
+    mine_only: "只看我负责的客户", account_owner: "客户经理", reasons: "原因", score: "风险分",
+    no_churn: "没有符合条件的客户", points: "分",
+    running_out: "耗材即将用完", running_out_note: "按用量计数或更换周期预测的用完日期；提醒在用完前若干天发给客户经理（任务）和/或客户（门户）。",
+    within_days: "范围", next_n_days: "{n} 天内", run_out: "预计用完", consumable: "耗材", basis: "依据", notice: "提醒",
+    ran_out_ago: "已过 {n} 天", in_days: "{n} 天后", today: "今天", used_of: "已用 {used} / {capacity} {unit}",
+    per_day: "每天 {rate} {unit}", every_days: "每 {n} 天更换", since_replaced: "自 {d} 更换起", since_installed: "自 {d} 安装起",
+    notice_portal: "客户门户", notice_task: "客户经理任务", notice_raised: "{d} 发出", notice_later: "用完前 {n} 天提醒",
+    none_running_out: "这段时间内没有耗材用完", churn_risk: "流失风险", consumables: "耗材",
   },
   en: {
     console: "Dispatch console", username: "Username", password: "Password", sign_in: "Sign in",
@@ -91,6 +113,32 @@ const TEXT = {
     new: "New", scheduled: "Scheduled", dispatched: "Dispatched", in_progress: "In progress",
     completed: "Completed", closed: "Closed", on_hold: "On hold", needs_revisit: "Needs revisit",
     work_order_status: "Status",
+    care: "Care", care_title: "Proactive care", care_updated: "computed by the care pass at {at}",
+    care_not_run: "the care pass has not run yet", forecast: "Service-volume forecast",
+    forecast_note: "New work orders per week (cancelled ones left out), 8 weeks ahead with an 80 % range, to plan engineers on.",
+    this_week: "This week", next_week: "Next week", next_8_weeks: "Next 8 weeks", wo_unit: "jobs",
+    so_far: "{n} so far this week", so_far_short: "so far this week", band_80: "80 % range", expected: "Jobs", expected_hours: "Hours",
+    last_year: "Last year", last_year_long: "Same week last year", week: "Week", actual: "Actual", forecast_line: "Forecast",
+    up_to_hours: "up to about {h} h", about_hours: "about {h} h", bt_title: "How good is it?",
+    bt_intro: "Backtest: forecasts made from each of the last {origins} weeks, 1–{horizon} weeks ahead ({points} forecasts).",
+    bt_model: "This forecast was off by {mae} jobs a week on average ({mape}).",
+    bt_naive: "Taking the same week last year would have been off by {mae} ({mape}).",
+    bt_better: "The forecast's error is {pct} smaller than last year's figure: plan engineers on it.",
+    bt_worse: "The forecast is no better than last year's figure (its error is {pct} larger): weigh both when planning.",
+    bt_none: "No backtest yet: {why}.", bt_short: "{have} weeks of history, a backtest needs {need}",
+    method: "Method", method_harmonic: "harmonic regression: linear trend + {k} Fourier pair(s) of the 52.18-week year",
+    method_recent: "mean of the last 8 weeks (less than a year of history)",
+    mase_note: "MASE {model} against {naive} for the same week last year (below 1: better than last year's figure)",
+    churn: "Churn risk", churn_note: "Scored from service signals (falling or low ratings, NPS, repeat work, SLA breaches, ticket spikes); each reason gives its points.",
+    level_high: "high", level_medium: "medium", level_low: "low", risk_medium_up: "Medium and high", risk_high: "High",
+    mine_only: "Only my accounts", account_owner: "Account owner", reasons: "Reasons", score: "Risk",
+    no_churn: "No customers match", points: "pts",
+    running_out: "Consumables running out", running_out_note: "Run-out dates predicted from usage counters or replacement cycles; the notice goes out some days before, to the account owner (a task) and/or the customer (portal).",
+    within_days: "Within", next_n_days: "{n} days", run_out: "Runs out", consumable: "Consumable", basis: "How we know",
+    notice: "Notice", ran_out_ago: "{n} d ago", in_days: "in {n} d", today: "today", used_of: "{used} of {capacity} {unit} used",
+    per_day: "{rate} {unit}/day", every_days: "every {n} days", since_replaced: "since replaced {d}", since_installed: "since installed {d}",
+    notice_portal: "customer portal", notice_task: "owner's task", notice_raised: "raised {d}", notice_later: "notice {n} d before",
+    none_running_out: "Nothing runs out in this period", churn_risk: "Churn risk", consumables: "Consumables",
   },
 };
 
@@ -99,6 +147,11 @@ export const lang = { current: stored || (navigator.language.toLowerCase().start
 
 export function t(key) {
   return TEXT[lang.current][key] ?? TEXT.en[key] ?? key;
+}
+
+/** A text with {placeholders} filled in: tf("so_far", { n: 3 }). */
+export function tf(key, values = {}) {
+  return t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
 
 export function setLang(code) {

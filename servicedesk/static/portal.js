@@ -24,6 +24,10 @@ const TEXT = {
     status_new: "已受理", status_scheduled: "已排期", status_dispatched: "已派工", status_in_progress: "处理中",
     status_on_hold: "暂停", status_needs_revisit: "需再次上门", status_completed: "已完成", status_closed: "已关闭",
     status_cancelled: "已取消", link_unknown: "此评价链接无效",
+    care_title: "需要您留意", care_runs_out: "{name}预计{date}左右用完", care_ran_out: "{name}预计已于{date}左右用完",
+    request_replacement: "申请更换", requested: "已申请", replace_title: "更换{name}",
+    replace_description: "系统预计 {serial} 的{name}将于{date}左右用完，请安排更换。",
+    replace_description_past: "系统预计 {serial} 的{name}已于{date}左右用完，请安排更换。",
   },
   en: {
     portal: "Portal", welcome: "Welcome to the customer portal", username: "Username",
@@ -51,6 +55,11 @@ const TEXT = {
     status_in_progress: "In progress", status_on_hold: "On hold", status_needs_revisit: "Needs another visit",
     status_completed: "Completed", status_closed: "Closed", status_cancelled: "Cancelled",
     link_unknown: "This survey link is not valid",
+    care_title: "Needs your attention", care_runs_out: "The {name} runs out around {date}",
+    care_ran_out: "The {name} has probably run out (around {date})",
+    request_replacement: "Request a replacement", requested: "Requested", replace_title: "Replace the {name}",
+    replace_description: "The {name} of {serial} is expected to run out around {date}. Please arrange a replacement.",
+    replace_description_past: "The {name} of {serial} has probably run out (around {date}). Please arrange a replacement.",
   },
 };
 // The survey question in the reader's language (the API's question carries both).
@@ -74,6 +83,7 @@ const state = {
   articleBack: "help",
   assets: [],
   sites: [],
+  prefill: null,        // a request prefilled from a care notice
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -98,6 +108,32 @@ function when(iso) {
 }
 
 function statusText(status) { return t(`status_${status}`); }
+
+const locale = () => (state.lang === "zh" ? "zh-CN" : "en-GB");
+
+/** A template's {placeholders} filled with text or nodes, as a list of nodes (never parsed as HTML). */
+function phrase(key, values) {
+  return t(key).split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const value = /^\{\w+\}$/.test(part) ? values[part.slice(1, -1)] : part;
+    return value instanceof Node ? value : document.createTextNode(String(value ?? ""));
+  });
+}
+const phraseText = (key, values) => phrase(key, values).map((n) => n.textContent).join("");
+
+/** A day such as "12月4日" or "4 Dec" (with the year when it is not this year). */
+function day(iso) {
+  const at = new Date(iso);
+  const options = { month: "short", day: "numeric" };
+  if (at.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+  return new Intl.DateTimeFormat(locale(), options).format(at);
+}
+
+/** Calendar days from today to that instant, here ("tomorrow", "3 天前"). */
+function daysAway(iso) {
+  const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((midnight(new Date(iso)) - midnight(new Date())) / 86_400_000);
+  return { days, text: new Intl.RelativeTimeFormat(locale(), { numeric: "auto" }).format(days, "day") };
+}
 
 function toast(message, bad = false) {
   const node = el("div", { class: bad ? "toast bad" : "toast" }, message);
@@ -223,7 +259,7 @@ async function show(view, { keep = false } = {}) {
   }
   document.body.dataset.view = view;
   try {
-    if (view === "orders") await loadOrders();
+    if (view === "orders") await Promise.all([loadOrders(), loadCare()]);
     if (view === "order" && state.order) await loadOrder(state.order);
     if (view === "request") fillRequestForm(keep);
     if (view === "help") await searchArticles($("#kb-q").value);
@@ -254,6 +290,55 @@ async function loadOrders() {
     ),
   );
   $("#orders-empty").hidden = orders.length > 0;
+}
+
+// ---- proactive care: consumables about to run out, each with a one-tap replacement request
+
+const DONE = new Set(["completed", "closed", "cancelled"]);
+
+async function loadCare() {
+  let notices, open;
+  try {
+    [notices, open] = await Promise.all([api("/portal/care-notices"), api("/portal/work-orders?open_only=true")]);
+  } catch {
+    $("#care").hidden = true; // a nicety beside the orders: never in their way
+    return;
+  }
+  $("#care").hidden = notices.length === 0;
+  $("#care-count").textContent = notices.length > 1 ? `(${notices.length})` : "";
+  $("#care-notices").replaceChildren(...notices.map((n) => el("li", {}, careCard(n, open))));
+}
+
+function careCard(notice, open) {
+  const asset = state.assets.find((a) => a.id === notice.asset_id);
+  const away = daysAway(notice.run_out_at);
+  const past = away.days < 0;
+  // A request already open for this: one on the same equipment naming the consumable.
+  const asked = open.find((wo) => wo.asset_id === notice.asset_id && !DONE.has(wo.status) && wo.title.includes(notice.name));
+  return el("article", { class: `notice${past ? " past" : ""}`, "data-notice": notice.id, "data-asset": notice.asset_id },
+    el("p", { class: "asset muted small" }, [asset?.name || asset?.model, notice.serial].filter(Boolean).join(" · ")),
+    el("p", { class: "what" }, ...phrase(past ? "care_ran_out" : "care_runs_out", {
+      name: el("strong", {}, notice.name), date: el("time", { datetime: notice.run_out_at }, day(notice.run_out_at)),
+    })),
+    el("div", { class: "act" },
+      el("span", { class: "chip-when" }, away.text),
+      asked
+        ? el("button", { type: "button", class: "link asked", "data-wo": asked.id, onclick: () => openOrder(asked.id) },
+          `${t("requested")} ${asked.reference} · ${statusText(asked.status)}`)
+        : el("button", { type: "button", class: "primary", "data-request": notice.id, onclick: () => requestReplacement(notice, past) },
+          t("request_replacement"))),
+  );
+}
+
+async function requestReplacement(notice, past) {
+  const values = { name: notice.name, serial: notice.serial, date: day(notice.run_out_at) };
+  state.prefill = {
+    asset_id: String(notice.asset_id),
+    title: `${phraseText("replace_title", values)} · ${notice.serial}`.slice(0, 200),
+    description: phraseText(past ? "replace_description_past" : "replace_description", values),
+  };
+  await show("request");
+  $("#description").focus({ preventScroll: true });
 }
 
 async function openOrder(id) {
@@ -361,6 +446,13 @@ function fillRequestForm(keep) {
   const site = keep ? siteSelect.value : "";
   siteSelect.replaceChildren(...state.sites.map((s) => el("option", { value: s.id }, s.name)));
   if (site) siteSelect.value = site;
+  if (state.prefill) {
+    const form = $("#request-form");
+    assetSelect.value = state.prefill.asset_id;
+    form.elements.title.value = state.prefill.title;
+    form.elements.description.value = state.prefill.description;
+    state.prefill = null;
+  }
   assetChanged();
 }
 
