@@ -224,10 +224,15 @@ function withinFilter(body) {
   return el("label", { class: "field" }, t("within_days"), " ", select);
 }
 
+/** Calendar days in the territory's zone from the server's now (the answer's days_left says where that is). */
+function calendarDays(iso, daysLeft) {
+  const now = new Date(Date.parse(iso) - daysLeft * 86_400_000).toISOString();
+  return Math.round((Date.parse(localDay(iso)) - Date.parse(localDay(now))) / 86_400_000);
+}
+
 function whenChip(row) {
-  const days = row.days_left;
-  if (days === null || days === undefined) return "—";
-  const d = Math.round(days);
+  if (!row.run_out_at || row.days_left === null || row.days_left === undefined) return "—";
+  const d = calendarDays(row.run_out_at, row.days_left);
   const text = d < 0 ? tf("ran_out_ago", { n: -d }) : d === 0 ? t("today") : tf("in_days", { n: d });
   const cls = d <= 0 ? "late" : d <= (row.lead_days ?? 14) ? "soon" : "later";
   return el("span", { class: `chip when-${cls}` }, text);

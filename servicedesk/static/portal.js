@@ -120,18 +120,24 @@ function phrase(key, values) {
 }
 const phraseText = (key, values) => phrase(key, values).map((n) => n.textContent).join("");
 
+/** The server's "now" as seen from an answer carrying an instant and the days left until it (the server's
+ *  clock decides what is due, not this phone's). */
+function serverNow(iso, daysLeft) {
+  return daysLeft === null || daysLeft === undefined ? new Date() : new Date(Date.parse(iso) - daysLeft * 86_400_000);
+}
+
 /** A day such as "12月4日" or "4 Dec" (with the year when it is not this year). */
-function day(iso) {
+function day(iso, now = new Date()) {
   const at = new Date(iso);
   const options = { month: "short", day: "numeric" };
-  if (at.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+  if (at.getFullYear() !== now.getFullYear()) options.year = "numeric";
   return new Intl.DateTimeFormat(locale(), options).format(at);
 }
 
 /** Calendar days from today to that instant, here ("tomorrow", "3 天前"). */
-function daysAway(iso) {
+function daysAway(iso, now = new Date()) {
   const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-  const days = Math.round((midnight(new Date(iso)) - midnight(new Date())) / 86_400_000);
+  const days = Math.round((midnight(new Date(iso)) - midnight(now)) / 86_400_000);
   return { days, text: new Intl.RelativeTimeFormat(locale(), { numeric: "auto" }).format(days, "day") };
 }
 
@@ -311,27 +317,28 @@ async function loadCare() {
 
 function careCard(notice, open) {
   const asset = state.assets.find((a) => a.id === notice.asset_id);
-  const away = daysAway(notice.run_out_at);
+  const now = serverNow(notice.run_out_at, notice.days_left);
+  const away = daysAway(notice.run_out_at, now);
   const past = away.days < 0;
   // A request already open for this: one on the same equipment naming the consumable.
   const asked = open.find((wo) => wo.asset_id === notice.asset_id && !DONE.has(wo.status) && wo.title.includes(notice.name));
   return el("article", { class: `notice${past ? " past" : ""}`, "data-notice": notice.id, "data-asset": notice.asset_id },
     el("p", { class: "asset muted small" }, [asset?.name || asset?.model, notice.serial].filter(Boolean).join(" · ")),
     el("p", { class: "what" }, ...phrase(past ? "care_ran_out" : "care_runs_out", {
-      name: el("strong", {}, notice.name), date: el("time", { datetime: notice.run_out_at }, day(notice.run_out_at)),
+      name: el("strong", {}, notice.name), date: el("time", { datetime: notice.run_out_at }, day(notice.run_out_at, now)),
     })),
     el("div", { class: "act" },
       el("span", { class: "chip-when" }, away.text),
       asked
         ? el("button", { type: "button", class: "link asked", "data-wo": asked.id, onclick: () => openOrder(asked.id) },
           `${t("requested")} ${asked.reference} · ${statusText(asked.status)}`)
-        : el("button", { type: "button", class: "primary", "data-request": notice.id, onclick: () => requestReplacement(notice, past) },
+        : el("button", { type: "button", class: "primary", "data-request": notice.id, onclick: () => requestReplacement(notice, past, now) },
           t("request_replacement"))),
   );
 }
 
-async function requestReplacement(notice, past) {
-  const values = { name: notice.name, serial: notice.serial, date: day(notice.run_out_at) };
+async function requestReplacement(notice, past, now) {
+  const values = { name: notice.name, serial: notice.serial, date: day(notice.run_out_at, now) };
   state.prefill = {
     asset_id: String(notice.asset_id),
     title: `${phraseText("replace_title", values)} · ${notice.serial}`.slice(0, 200),
