@@ -24,7 +24,7 @@ export async function renderCare(root) {
   const runOutBody = el("div", { id: "runout-body" }, el("p", { class: "busy" }, t("loading")));
   fill(root,
     el("header", { class: "page-head" }, el("h2", {}, t("care_title")),
-      el("span", { class: "muted", id: "care-status" }, status.ran ? tf("care_updated", { at: dateTime(status.last_finished_at) }) : t("care_not_run"))),
+      el("span", { class: "muted", id: "care-status" }, statusText(status, forecasts))),
     forecastSection(forecasts),
     el("section", { class: "panel", id: "churn", "aria-labelledby": "churn-title" },
       el("div", { class: "panel-head" }, el("h3", { id: "churn-title" }, t("churn")), churnFilters(churnBody)),
@@ -33,6 +33,12 @@ export async function renderCare(root) {
       el("div", { class: "panel-head" }, el("h3", { id: "runouts-title" }, t("running_out")), withinFilter(runOutBody)),
       el("p", { class: "note" }, t("running_out_note")), runOutBody));
   await Promise.all([loadChurn(churnBody), loadRunOuts(runOutBody)]);
+}
+
+/** When the figures were made: the worker's last pass, or (a pass run by hand) the forecasts' own time. */
+function statusText(status, forecasts) {
+  const at = status.ran ? status.last_finished_at : forecasts.map((f) => f.computed_at).sort().pop();
+  return at ? tf("care_updated", { at: dateTime(at) }) : t("care_not_run");
 }
 
 // ------------------------------------------------------------------ (a) the forecast
