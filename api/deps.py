@@ -98,7 +98,7 @@ async def request_session(sessions: sessionmaker[Session]) -> AsyncIterator[Sess
 
 async def close_session(session: Session) -> None:
     if not session.in_transaction():
-        session.close()  # never connected: nothing to give back, no I/O
+        session.close()  # no transaction (unused, or committed last): no connection held, no I/O
         return
     # Shielded: a cancelled request (client gone, server stopping) must still give its connection back.
     with anyio.CancelScope(shield=True):
