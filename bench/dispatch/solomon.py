@@ -176,6 +176,45 @@ def report(rows: Iterable[dict[str, object]], bks: dict[str, tuple[int, float]])
     return "\n".join(lines)
 
 
+def _gap(r: dict[str, object], bks: dict[str, tuple[int, float]]) -> float:
+    return 100 * (float(str(r["distance"])) / bks[str(r["instance"])][1] - 1)
+
+
+def markdown(runs: dict[str, list[dict[str, object]]], bks: dict[str, tuple[int, float]]) -> str:
+    """One Markdown table over several runs (label -> rows): mean gap, vehicles and feasibility per class."""
+    cols = [
+        (label, solver)
+        for label, rows in runs.items()
+        for solver in SOLVERS
+        if any(r["solver"] == solver for r in rows)
+    ]
+    head = (
+        "| class | n | "
+        + " | ".join(f"{solver} {label}: gap % / veh" for label, solver in cols)
+        + " | BKS veh |"
+    )
+    lines = [head, "|---|---:|" + "---:|" * len(cols) + "---:|"]
+    for cls in (*CLASSES, "all"):
+        cells, n, bveh = [], 0, float("nan")
+        for label, solver in cols:
+            rs = [
+                r
+                for r in runs[label]
+                if r["solver"] == solver and cls in ("all", instance_class(str(r["instance"])))
+            ]
+            ok = [r for r in rs if r["feasible"]]
+            n = max(n, len(rs))
+            bveh = mean(bks[str(r["instance"])][0] for r in rs) if rs else bveh
+            if not ok:
+                cells.append("–")
+                continue
+            bad = "" if len(ok) == len(rs) else f" ({len(rs) - len(ok)} infeasible)"
+            veh = mean(float(str(r["vehicles"])) for r in ok)
+            cells.append(f"{mean(_gap(r, bks) for r in ok):.2f} / {veh:.2f}{bad}")
+        lines.append(f"| {cls} | {n} | " + " | ".join(cells) + f" | {bveh:.2f} |")
+    return "\n".join(lines)
+
+
 def _load(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
@@ -190,11 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--out", type=Path, help="append results here (JSON lines); resumes")
     ap.add_argument("--report", type=Path, help="only print the table of a results file")
+    ap.add_argument(
+        "--markdown", nargs="+", metavar="LABEL=FILE", help="only print one Markdown table of results files"
+    )
     ap.add_argument("--smoke", action="store_true", help=f"{', '.join(SMOKE)} at 2 s (CI)")
     args = ap.parse_args(argv)
     bks = read_bks(args.dir)
     if args.report:
         print(report(_load(args.report), bks))
+        return 0
+    if args.markdown:
+        runs = {label: _load(Path(path)) for label, _, path in (m.partition("=") for m in args.markdown)}
+        print(markdown(runs, bks))
         return 0
     names = list(SMOKE) if args.smoke else (args.instances or sorted(bks))
     seconds = 2.0 if args.smoke else args.seconds

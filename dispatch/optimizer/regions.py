@@ -32,6 +32,7 @@ from dispatch.optimizer.subproblem import restrict
 # and the lowest objective and travel, 150 → 2 rounds; smaller groups converge sooner, larger ones
 # see more moves (bench/dispatch/README.md).
 GROUP_VISITS = 100
+STALL, GROW = 0.005, 1.5  # a round gaining less than 0.5 % makes the next round's groups 1.5x larger
 MIN_SLICE = 1.0  # seconds; below this a group's model costs more to build than it searches
 EXTRA_UNPLACED = 2  # unplaced jobs offered to a group, per engineer in it
 
@@ -74,6 +75,7 @@ def improve_by_regions(
     # With a solution limit (reproducible mode) one round: how many more fit is the clock's call.
     while time.perf_counter() + MIN_SLICE <= deadline and not (rounds and p.options.solution_limit):
         groups = _groups(plan, size, rng)
+        before = plan.total()
         for k, group in enumerate(groups):
             now = time.perf_counter()
             if now + MIN_SLICE > deadline:
@@ -81,6 +83,9 @@ def improve_by_regions(
             slice_end = now + max(MIN_SLICE, (deadline - now) / (len(groups) - k))
             _improve_group(plan, group, min(slice_end, deadline), profile, on_objective)
         rounds += 1
+        if plan.total() > (1 - STALL) * before:
+            # Small groups have given what they can: look at larger neighbourhoods.
+            size = min(n, math.ceil(size * GROW))
     return plan.timed, sorted(plan.dropped), f"regions_{rounds}_rounds"
 
 
