@@ -117,7 +117,7 @@ function forecastChart(f) {
   const summary = `${t("forecast")} · ${f.territory}: ${history.length} ${t("week")} ${t("actual")}, ${f.weeks.length} ${t("week")} ${t("forecast_line")}; `
     + f.weeks.map((w) => `${w.iso_week} ${number(w.expected)} (${number(w.low)}–${number(w.high)})`).join(", ");
   return lineChart(history, {
-    width: 640, height: 290, yMin: 0, color: "var(--blue)", forecast: ahead, forecastDots: true, forecastClass: "volume",
+    width: 560, height: 270, yMin: 0, color: "var(--blue)", forecast: ahead, forecastDots: true, forecastClass: "volume",
     band: f.weeks.map((w) => ({ x: weekDate(w.week_start), low: w.low, high: w.high })), bandLabel: t("band_80"),
     series: lastYear.length ? [{ points: lastYear, class: "last-year", title: t("last_year_long") }] : [],
     marks: first.so_far !== undefined ? [{ x: weekDate(first.week_start), y: first.so_far, class: "so-far", label: tf("so_far", { n: first.so_far }) }] : [],

@@ -135,6 +135,15 @@ def _sign_in(browser: Any, server: str, hash_: str = "care") -> Any:
     return page
 
 
+def _nothing_spills(page: Any) -> None:
+    """No panel of the view is wider than its box (tables and charts fit a laptop screen)."""
+    wide = page.locator("#page .panel").evaluate_all(
+        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => `${e.id} ${e.scrollWidth} > ${e.clientWidth}`)"
+    )
+    assert wide == []
+
+
 def _rows(page: Any, selector: str, *attributes: str) -> list[Any]:
     script = "(els, names) => els.map(e => names.map(n => e.dataset[n]))"
     return [tuple(r) for r in page.locator(selector).evaluate_all(script, list(attributes))]
@@ -230,6 +239,7 @@ def test_the_care_view_shows_forecast_churn_and_run_outs_as_the_api_says(
     later = page.locator(f'#runouts tr[data-asset="{pump}"][data-consumable="ribbon"]')
     expect(later).to_contain_text("用完前 10 天提醒")
     expect(later.locator(".chip.when-later")).to_have_text("20 天后")
+    _nothing_spills(page)
     page.screenshot(path=str(shots / "console-care.png"), full_page=True)
 
     # From the keyboard: only the high ones; all; only my accounts (the dispatcher owns none).
@@ -258,6 +268,7 @@ def test_the_care_view_shows_forecast_churn_and_run_outs_as_the_api_says(
     assert _rows(page, "#customer-runouts tbody tr", "asset", "consumable") == [
         (str(r["asset_id"]), r["consumable"]) for r in run_outs if r["customer_id"] == world.ids["customer_b"]
     ]
+    _nothing_spills(page)
     page.screenshot(path=str(shots / "console-customer-care.png"), full_page=True)
 
     # In English.
@@ -272,6 +283,9 @@ def test_the_care_view_shows_forecast_churn_and_run_outs_as_the_api_says(
         f"{churn[0]['reasons'][0]['reason']} +{churn[0]['reasons'][0]['points']} pts"
     )
     expect(ribbon.locator(".chip.when-soon")).to_have_text("in 4 d")
+    _nothing_spills(page)
+    page.set_viewport_size({"width": 1280, "height": 1700})
+    _nothing_spills(page)
     page.screenshot(path=str(shots / "console-care-english.png"), full_page=True)
     page.click("#lang")
     page.close()

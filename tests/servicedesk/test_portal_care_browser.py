@@ -50,6 +50,21 @@ def _meter(
     assert r.status_code == 200 and r.json()["stored"] == len(readings), r.text
 
 
+def _inside_the_cards(page: Any) -> None:
+    """Nothing of a notice sticks out of its card (long English lines wrap instead)."""
+    out = page.locator("#care .notice").evaluate_all(
+        """cards => cards.flatMap(card => {
+            const box = card.getBoundingClientRect();
+            return [card, ...card.querySelectorAll("*")].filter(e => {
+                const r = e.getBoundingClientRect();
+                const spills = e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display !== "inline";
+                return r.left < box.left - 0.5 || r.right > box.right + 0.5 || spills;
+            }).map(e => e.outerHTML.slice(0, 80));
+        })"""
+    )
+    assert out == []
+
+
 def _care(system: System, client: TestClient, desk: World, clock: FixedClock) -> dict[str, int]:
     """Ribbons shown to customers: mine runs out in 4 days, my second printer's ran out 2 days ago, the
     other company's in 3 days; an air filter that only the account owner is told about (a task)."""
@@ -100,6 +115,7 @@ def test_a_customer_sees_their_care_notices_and_requests_a_replacement_in_one_ta
     expect(soon.locator(".chip-when")).to_have_text("4天后")
     expect(soon.locator(".asset")).to_contain_text("SN-001")
     _fits_the_screen(page)
+    _inside_the_cards(page)
     page.screenshot(path=str(shots / "portal-phone-care.png"))
 
     # One tap (here from the keyboard) opens the request form about it, prefilled.
@@ -128,6 +144,7 @@ def test_a_customer_sees_their_care_notices_and_requests_a_replacement_in_one_ta
     expect(asked).to_contain_text(f"已申请 {order['reference']}")
     assert soon.locator("[data-request]").count() == 0
     assert past.locator("[data-request]").count() == 1
+    _inside_the_cards(page)
     page.screenshot(path=str(shots / "portal-phone-care-requested.png"))
 
     page.click("#lang")
@@ -135,6 +152,8 @@ def test_a_customer_sees_their_care_notices_and_requests_a_replacement_in_one_ta
     expect(past.locator(".what")).to_have_text("The 碳带 ribbon has probably run out (around 21 Nov)")
     expect(soon.locator(".chip-when")).to_have_text("in 4 days")
     expect(page.locator("#care-title")).to_contain_text("Needs your attention")
+    _fits_the_screen(page)
+    _inside_the_cards(page)
     page.screenshot(path=str(shots / "portal-phone-care-english.png"))
     asked.click()
     expect(page.locator("#order-ref")).to_have_text(order["reference"])
