@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 import msgspec
+import sqlalchemy as sa
 from anyio.lowlevel import RunVar
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.security.jwt import JWTAuth, Token
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.domain.clock import Clock
@@ -25,6 +27,7 @@ from core.domain.geo import Point
 from core.services.context import Actor, ServiceContext
 from core.services.events import EventBus
 from core.services.paging import Page
+from core.store.models import IdempotencyRecord
 from fieldwork.storage import BlobStore
 
 
@@ -48,6 +51,9 @@ class Runtime:
 # How handlers ask for the use-case context (provided per request by `provide_ctx`).
 Ctx = NamedDependency[ServiceContext]
 
+# The scope key under which the Idempotency-Key middleware leaves its claim's record id.
+IDEMPOTENCY_CLAIM = "fieldops.idempotency_claim"
+
 
 def runtime(state: State) -> Runtime:
     rt: Runtime = state.runtime
@@ -57,7 +63,31 @@ def runtime(state: State) -> Runtime:
 async def provide_ctx(request: Request[Actor, Token, Any]) -> AsyncGenerator[ServiceContext, None]:
     rt = runtime(request.app.state)
     async with request_session(rt.sessions) as session:
+        claim = request.scope.get(IDEMPOTENCY_CLAIM)
+        if isinstance(claim, int):
+            mark_applied_on_commit(session, claim, rt.clock)
         yield ServiceContext(session, rt.clock, request.user)
+
+
+def mark_applied_on_commit(session: Session, record_id: int, clock: Clock) -> None:
+    """Record, in the transaction of the keyed request's own change, that the change was made: then a
+    crash before its answer is stored can never make a retry apply it twice (api/idempotency.py)."""
+    marked = False
+
+    def mark(s: Session) -> None:
+        if not marked:
+            s.execute(
+                sa.update(IdempotencyRecord)
+                .where(IdempotencyRecord.id == record_id, IdempotencyRecord.applied_at.is_(None))
+                .values(applied_at=clock.now())
+            )
+
+    def done(_s: Session) -> None:
+        nonlocal marked
+        marked = True
+
+    event.listen(session, "before_commit", mark)
+    event.listen(session, "after_commit", done)
 
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Session, None]:

@@ -6,12 +6,20 @@ For POST/PUT/PATCH/DELETE with an `Idempotency-Key` header:
 - again with a different request: 422, the key is not reused;
 - again while the first is still running: 409, retry later.
 A 5xx outcome is not stored, so the client may retry with the same key.
+
+The request's own change marks the record *applied* in the change's transaction (api/deps.py), so a
+request is never applied twice, even if the process dies between its commit and storing its answer:
+- a claim that never finished and never applied anything (the process died, the request was cut off)
+  is taken over by the next try after CLAIM_LEASE: the key cannot stay stuck;
+- a request that was applied but whose answer was lost is not run again: the replay gets a 409 of its
+  own type telling the app to sync instead of retrying.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from typing import Any, cast
 
 import anyio.to_thread
@@ -33,7 +41,7 @@ from litestar.types import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import runtime
+from api.deps import IDEMPOTENCY_CLAIM, runtime
 from core.services.context import Actor
 from core.store.models import IdempotencyRecord
 
@@ -44,6 +52,9 @@ MAX_KEY = 200
 MAX_BODY = 20 * 1024 * 1024
 # Headers worth replaying: the representation and its version.
 KEPT_HEADERS = frozenset({b"content-type", b"etag", b"location"})
+# How long an unfinished claim is taken to be still running; longer than any request may take.
+CLAIM_LEASE = timedelta(minutes=5)
+APPLIED_PROBLEM = "/problems/idempotency-applied"
 
 
 class IdempotencyMiddleware(ASGIMiddleware):
@@ -74,9 +85,14 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if isinstance(claim, IdempotencyRecord):
             await _replay_or_refuse(send, claim, fingerprint)
             return
+        scope[IDEMPOTENCY_CLAIM] = claim  # type: ignore[literal-required]
         captured = _Captured()
-        await next_app(scope, _replaying(body), captured.wrap(send))
-        await anyio.to_thread.run_sync(store.finish, claim, captured)
+        try:
+            await next_app(scope, _replaying(body), captured.wrap(send))
+        finally:
+            # Shielded: a cut-off request must still settle its claim.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(store.finish, claim, captured)
 
 
 class _Store:
@@ -102,18 +118,45 @@ class _Store:
                 return record.id
             except IntegrityError:
                 session.rollback()
-            return session.scalars(
+            existing = session.scalars(
                 sa.select(IdempotencyRecord).where(
                     IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
                 )
             ).one()
+            if existing.fingerprint != fingerprint or not self._abandoned(existing):
+                return existing
+            # Abandoned before it changed anything: this try runs it, unless another try got there first.
+            taken = session.execute(
+                sa.update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.id == existing.id,
+                    IdempotencyRecord.created_at == existing.created_at,
+                    IdempotencyRecord.applied_at.is_(None),
+                    IdempotencyRecord.completed_at.is_(None),
+                )
+                .values(created_at=self.clock.now())
+            )
+            session.commit()
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                return existing.id
+            session.refresh(existing)
+            return existing
+
+    def _abandoned(self, record: IdempotencyRecord) -> bool:
+        return (
+            record.completed_at is None
+            and record.applied_at is None
+            and record.created_at < self.clock.now() - CLAIM_LEASE
+        )
 
     def finish(self, record_id: int, captured: _Captured) -> None:
         with self.sessions() as session:
             record = session.get_one(IdempotencyRecord, record_id)
             if captured.status >= 500:
-                # Nothing is promised for a failure on our side: free the key for a retry.
-                session.delete(record)
+                if record.applied_at is None:
+                    # Nothing is promised for a failure on our side: free the key for a retry.
+                    session.delete(record)
+                # Else the change was made but its answer is lost: keep the claim, never run it again.
             else:
                 record.status_code = captured.status
                 record.response_headers = captured.headers
@@ -151,6 +194,13 @@ async def _replay_or_refuse(send: Send, record: IdempotencyRecord, fingerprint: 
             422,
             "this Idempotency-Key was already used for a different request; use a new key",
             field="Idempotency-Key",
+        )
+    elif record.completed_at is None and record.applied_at is not None:
+        await _problem(
+            send,
+            409,
+            "this request was applied, but its answer was lost; do not send it again: sync to see the result",
+            type_=APPLIED_PROBLEM,
         )
     elif record.completed_at is None:
         await _problem(
@@ -229,9 +279,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _problem(send: Send, status: int, detail: str, field: str | None = None) -> None:
+async def _problem(
+    send: Send, status: int, detail: str, field: str | None = None, type_: str = "/problems/idempotency"
+) -> None:
     body: dict[str, Any] = {
-        "type": "/problems/idempotency",
+        "type": type_,
         "title": "Idempotency-Key",
         "status": status,
         "detail": detail,

@@ -360,6 +360,9 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = _created()
+    # Set in the same transaction as the request's own change: once set, running it again would apply it
+    # twice, so a claim that never finished is only taken over while this is empty.
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
