@@ -85,16 +85,21 @@ def my_day(ctx: ServiceContext, on: date, van: Mapping[str, int] | None = None) 
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """Evidence and open alarms for a batch of visits, read in one go per feature."""
+    """Evidence, open alarms and advice for a batch of visits, read in one go per feature."""
 
     by_work_order: dict[int, list[annex.Fact]]
     by_asset: dict[int, list[annex.Fact]]
+    advice: dict[int, list[annex.Advice]]
 
     @classmethod
     def of(cls, ctx: ServiceContext, visits: Sequence[Visit]) -> Facts:
         wo_ids = [v.work_order_id for v in visits]
         asset_ids = sorted({v.work_order.asset_id for v in visits if v.work_order.asset_id is not None})
-        return cls(annex.work_order_facts(ctx.session, wo_ids), annex.asset_facts(ctx.session, asset_ids))
+        return cls(
+            annex.work_order_facts(ctx.session, wo_ids),
+            annex.asset_facts(ctx.session, asset_ids),
+            annex.work_order_advice(ctx.session, wo_ids),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +198,11 @@ def card(
                 for p in wo.required_parts
             ],
             evidence=[finding(f) for f in facts.by_work_order.get(wo.id, [])],
+            suggested_articles=[
+                wire.ArticleHint(article_id=a.ref, title=a.title, excerpt=a.excerpt)
+                for a in facts.advice.get(wo.id, [])
+                if a.source == "servicedesk"
+            ],
         ),
         site=wire.SiteInfo(
             id=site.id,

@@ -83,6 +83,9 @@ class MobileClient:
     def day(self, on: date) -> wire.DayPlan:
         return self._call("GET", f"/visits?date={on.isoformat()}", wire.DayPlan)
 
+    def article(self, article_id: int) -> wire.Article:
+        return self._call("GET", f"/articles/{article_id}", wire.Article)
+
     def sync(self, since: str | None) -> wire.SyncPage:
         return self._call("GET", "/sync" + (f"?since={since}" if since else ""), wire.SyncPage)
 

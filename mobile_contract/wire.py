@@ -116,6 +116,25 @@ class Finding(Wire):
     details: dict[str, Any] = {}
 
 
+class ArticleHint(Wire):
+    """A knowledge article that may help with a job; the whole of it at /mobile/v1/articles/{article_id}."""
+
+    article_id: int
+    title: str
+    excerpt: str
+
+
+class Article(Wire):
+    """A knowledge article (Markdown), as the app shows it."""
+
+    id: int
+    title: str
+    body: str
+    tags: list[str]
+    version: int
+    updated_at: datetime
+
+
 class JobInfo(Wire):
     work_order_id: int
     reference: str
@@ -130,6 +149,8 @@ class JobInfo(Wire):
     suggested_parts: list[PartSuggestion]
     # Why this job exists, when a device raised it (empty for a customer's call).
     evidence: list[Finding] = []
+    # Knowledge articles for this job (its text, its asset's model, the fault codes that raised it).
+    suggested_articles: list[ArticleHint] = []
 
 
 class VisitCard(Wire):

@@ -3,18 +3,20 @@ in Chinese and English (servicedesk.knowledge_index), the same on both backends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from msgspec import UNSET, Meta, UnsetType
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.util import identity_key
 
 from core.domain.errors import NotFound
 from core.services import annex
 from core.services.common import Input, Name
 from core.services.context import ServiceContext
 from core.services.events import audit
-from core.store.models import WorkOrder
+from core.store.models import Asset, WorkOrder
 from servicedesk import knowledge_index
 from servicedesk.models import KbArticle, KbArticleVersion
 
@@ -160,6 +162,54 @@ def suggest_for_work_order(
     model = wo.asset.model.code if wo.asset else None
     text = f"{wo.title} {wo.description}"[:200]
     return search(ctx, text, public_only=False, asset_model=model, fault_codes=codes, limit=limit)
+
+
+ADVICE_PER_JOB = 3
+
+
+def advice_for_work_orders(session: Session, work_order_ids: Sequence[int]) -> dict[int, list[annex.Advice]]:
+    """The annex reader: published articles (internal ones too: this is for staff) for each job, from its
+    text, its asset's model and its fault codes, ranked for all the jobs in one go."""
+    # Whoever shows the jobs has usually loaded them (with their assets) already: read those from the
+    # session, and only the others from the database.
+    loaded = [session.identity_map.get(identity_key(WorkOrder, i)) for i in work_order_ids]
+    orders = [wo for wo in loaded if isinstance(wo, WorkOrder)]
+    missing = [i for i, wo in zip(work_order_ids, loaded, strict=True) if not isinstance(wo, WorkOrder)]
+    if missing:
+        orders += session.scalars(
+            sa.select(WorkOrder)
+            .where(WorkOrder.id.in_(missing))
+            .options(joinedload(WorkOrder.asset).joinedload(Asset.model))
+        ).all()
+    facts = annex.work_order_facts(session, [wo.id for wo in orders])
+    queries = {
+        wo.id: knowledge_index.Query.of(
+            f"{wo.title} {wo.description}"[:200],
+            wo.asset.model.code if wo.asset else None,
+            [f.code for f in facts[wo.id] if f.code],
+        )
+        for wo in orders
+    }
+    ranked = knowledge_index.rank_many(session, queries, KbArticle.status == "published")
+    top = {wo_id: found[:ADVICE_PER_JOB] for wo_id, found in ranked.items()}
+    ids = sorted({article_id for found in top.values() for article_id, _ in found})
+    if not ids:
+        return {}
+    articles = {a.id: a for a in session.scalars(sa.select(KbArticle).where(KbArticle.id.in_(ids)))}
+    return {
+        wo_id: [
+            annex.Advice(
+                source="servicedesk",
+                ref=article_id,
+                title=articles[article_id].title,
+                excerpt=articles[article_id].body[:200],
+                link=f"/knowledge/{article_id}",
+                score=round(score, 4),
+            )
+            for article_id, score in found
+        ]
+        for wo_id, found in top.items()
+    }
 
 
 def feedback(ctx: ServiceContext, article_id: int, data: FeedbackInput, *, public_only: bool) -> KbArticle:

@@ -18,6 +18,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ MAX_QUERY_TERMS = 24
 TITLE, TAGS, BODY = 3, 2, 1
 SATURATION = 1.2  # BM25's k1: the tenth mention of a term adds little over the third
 MODEL_BOOST, FAULT_BOOST = 2.0, 4.0
+K = TypeVar("K")
 
 
 def _words(text: str) -> list[str]:
@@ -109,43 +111,65 @@ class Query:
             boosts[model_term(asset_model)] = MODEL_BOOST
         return cls(query_terms(text), boosts)
 
+    def weights(self) -> dict[str, float]:
+        out = dict.fromkeys(self.text_terms, 1.0)
+        for term, boost in self.boosts.items():
+            out[term] = out.get(term, 0.0) + boost
+        return out
+
 
 def rank(session: Session, query: Query, visible: sa.ColumnElement[bool]) -> list[tuple[int, float]]:
     """(article id, score), best first, over the articles `visible` admits. With text terms, an article
     must match at least one of them; with only boosts, any boosted article qualifies."""
-    weights = dict.fromkeys(query.text_terms, 1.0)
-    for term, boost in query.boosts.items():
-        weights[term] = weights.get(term, 0.0) + boost
-    if not weights:
-        return []
+    return rank_many(session, {0: query}, visible)[0]
+
+
+def rank_many(
+    session: Session, queries: Mapping[K, Query], visible: sa.ColumnElement[bool]
+) -> dict[K, list[tuple[int, float]]]:
+    """`rank` for several queries (e.g. every job of an engineer's day) in the same three statements."""
+    wanted = {key: q.weights() for key, q in queries.items()}
+    terms = sorted({t for w in wanted.values() for t in w})
+    out: dict[K, list[tuple[int, float]]] = {key: [] for key in queries}
+    if not terms:
+        return out
+    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    votes: dict[int, int] = {}
+    for article_id, term, weight, net_votes in session.execute(
+        sa.select(KbTerm.article_id, KbTerm.term, KbTerm.weight, KbArticle.helpful_yes - KbArticle.helpful_no)
+        .join(KbArticle, KbArticle.id == KbTerm.article_id)
+        .where(KbTerm.term.in_(terms), visible)
+    ).tuples():
+        postings[term].append((article_id, weight))
+        votes[article_id] = net_votes
+    if not postings:
+        return out  # nothing matches: no need to weigh the terms
     total = session.scalar(sa.select(sa.func.count()).select_from(KbArticle)) or 0
     frequency = dict(
         session.execute(
-            sa.select(KbTerm.term, sa.func.count()).where(KbTerm.term.in_(weights)).group_by(KbTerm.term)
+            sa.select(KbTerm.term, sa.func.count())
+            .where(KbTerm.term.in_(list(postings)))
+            .group_by(KbTerm.term)
         )
         .tuples()
         .all()
     )
-    rows = session.execute(
-        sa.select(KbTerm.article_id, KbTerm.term, KbTerm.weight, KbArticle.helpful_yes - KbArticle.helpful_no)
-        .join(KbArticle, KbArticle.id == KbTerm.article_id)
-        .where(KbTerm.term.in_(weights), visible)
-    ).tuples()
-    scores: dict[int, float] = defaultdict(float)
-    votes: dict[int, int] = {}
-    matched_text: set[int] = set()
-    text_terms = set(query.text_terms)
-    for article_id, term, weight, net_votes in rows:
-        df = frequency.get(term, 1)
-        idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
-        scores[article_id] += weights[term] * idf * weight * (SATURATION + 1) / (weight + SATURATION)
-        votes[article_id] = net_votes
-        if term in text_terms:
-            matched_text.add(article_id)
-    # "Did this help" nudges the order between near-equals; it never outweighs a matched term.
-    ranked = [
-        (article_id, score + 0.05 * math.tanh(votes[article_id] / 10))
-        for article_id, score in scores.items()
-        if not text_terms or article_id in matched_text
-    ]
-    return sorted(ranked, key=lambda pair: (-pair[1], pair[0]))
+    for key, query in queries.items():
+        scores: dict[int, float] = defaultdict(float)
+        matched_text: set[int] = set()
+        text_terms = set(query.text_terms)
+        for term, query_weight in wanted[key].items():
+            df = frequency.get(term, 1)
+            idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+            for article_id, weight in postings.get(term, ()):
+                scores[article_id] += query_weight * idf * weight * (SATURATION + 1) / (weight + SATURATION)
+                if term in text_terms:
+                    matched_text.add(article_id)
+        # "Did this help" nudges the order between near-equals; it never outweighs a matched term.
+        ranked = [
+            (article_id, score + 0.05 * math.tanh(votes[article_id] / 10))
+            for article_id, score in scores.items()
+            if not text_terms or article_id in matched_text
+        ]
+        out[key] = sorted(ranked, key=lambda pair: (-pair[1], pair[0]))
+    return out

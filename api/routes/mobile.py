@@ -18,7 +18,7 @@ from api.auth import issue_tokens
 from api.deps import Ctx, expected_version, runtime
 from api.problems import problem
 from api.routes.auth import refreshed_user
-from core.domain.errors import Invalid
+from core.domain.errors import Invalid, NotFound
 from core.services.context import Actor, Role, ServiceContext
 from core.services.events import audit
 from core.services.users import authenticate
@@ -26,6 +26,7 @@ from core.store.models import Engineer, User
 from fieldwork import checklists, completion, day, moves, notes, parts, photos, sync, timesheet
 from inventory.read_model import van_stock_of
 from mobile_contract import wire
+from servicedesk import knowledge
 
 MOBILE = needs("mobile")
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
@@ -187,6 +188,16 @@ class MobileController(Controller):
             duplicate=not created,
         )
         return Response(info, status_code=201 if created else 200)
+
+    @get("/articles/{article_id:int}", opt=MOBILE, sync_to_thread=True)
+    def article(self, ctx: Ctx, article_id: FromPath[int]) -> wire.Article:
+        """A knowledge article suggested for one of my jobs (published ones only)."""
+        a = knowledge.get(ctx, article_id, public_only=False)
+        if a.status != "published":
+            raise NotFound(f"article {article_id} does not exist")
+        return wire.Article(
+            id=a.id, title=a.title, body=a.body, tags=list(a.tags), version=a.version, updated_at=a.updated_at
+        )
 
     # ------------------------------------------------------------ on site
 

@@ -44,12 +44,28 @@ class Charge:
 
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """Something that may help with a job (a knowledge article), for whoever shows the job."""
+
+    source: str
+    ref: int  # its id where it comes from
+    title: str
+    excerpt: str
+    link: str  # where the whole of it is read in the API, e.g. "/knowledge/7"
+    score: float
+
+
 Reader = Callable[[Session, Sequence[int]], Mapping[int, list[Fact]]]
 ChargeReader = Callable[[Session, Sequence[int]], Mapping[int, list[Charge]]]
+AdviceReader = Callable[[Session, Sequence[int]], Mapping[int, list[Advice]]]
 
 _work_order_readers: dict[str, Reader] = {}
 _asset_readers: dict[str, Reader] = {}
 _charge_readers: dict[str, ChargeReader] = {}
+_advice_readers: dict[str, AdviceReader] = {}
 
 
 def register(
@@ -58,6 +74,7 @@ def register(
     work_orders: Reader | None = None,
     assets: Reader | None = None,
     charges: ChargeReader | None = None,
+    advice: AdviceReader | None = None,
 ) -> None:
     if work_orders is not None:
         _work_order_readers[name] = work_orders
@@ -65,6 +82,8 @@ def register(
         _asset_readers[name] = assets
     if charges is not None:
         _charge_readers[name] = charges
+    if advice is not None:
+        _advice_readers[name] = advice
 
 
 def _gather(
@@ -94,3 +113,8 @@ def asset_facts(session: Session, asset_ids: Sequence[int]) -> dict[int, list[Fa
 def work_order_charges(session: Session, work_order_ids: Sequence[int]) -> dict[int, list[Charge]]:
     """What each work order cost (one charge per settled visit)."""
     return _gather(_charge_readers, session, work_order_ids)
+
+
+def work_order_advice(session: Session, work_order_ids: Sequence[int]) -> dict[int, list[Advice]]:
+    """What may help with each work order (suggested knowledge articles), best first per source."""
+    return _gather(_advice_readers, session, work_order_ids)

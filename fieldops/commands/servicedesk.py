@@ -28,7 +28,12 @@ def desk_config(system: System) -> DeskConfig:
 
 
 def wire(system: System) -> None:
+    from core.services import annex
+    from servicedesk.knowledge import advice_for_work_orders
     from servicedesk.surveys import on_completion
+
+    # Wherever a job is shown (the engineer's day), the knowledge articles that may help with it.
+    annex.register("servicedesk", advice=advice_for_work_orders)
 
     cfg = desk_config(system)
     system.runtime.features["servicedesk"] = cfg

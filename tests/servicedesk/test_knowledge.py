@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from litestar.testing import TestClient
@@ -16,9 +17,10 @@ from fieldops.migrate import alembic_config, upgrade
 from fieldops.wiring import System
 from iot import alarms
 from iot.contract import Severity
+from mobile_contract.client import MobileApiError, MobileClient
 from servicedesk import knowledge
 from tests.conftest import T0
-from tests.world import World, login
+from tests.world import PASSWORD, World, login
 
 ARTICLES = [
     {
@@ -171,3 +173,41 @@ def test_ranking_reads_every_match_not_the_first_few_hundred(desk: World, system
         found = knowledge.search(ctx, "冷却塔风机异响 巡检", public_only=False, limit=5)
     assert found[0][0].id == best.id
     assert len(found) == 5 and found[0][1] > found[1][1]
+
+
+def test_the_engineers_day_carries_the_articles_for_each_job(
+    desk: World, client: TestClient, system: System
+) -> None:
+    ids = _seed(client)
+    rt = system.runtime
+    with rt.sessions() as s:
+        outcome = alarms.raise_alarm(
+            ServiceContext(s, rt.clock, Actor.system("telemetry")),
+            alarms.Signal(
+                asset_id=desk.ids["asset"],
+                alarm_type="fault:E101",
+                source="fault_code",
+                severity=Severity.MAJOR,
+                message="E101",
+                at=T0,
+                evidence={},
+            ),
+        )
+    visit = client.post(
+        f"/work-orders/{outcome.work_order_id}/visits",
+        headers=login(client, "dispatcher"),
+        json={"engineer_id": desk.ids["engineer"], "dispatch": True},
+    )
+    assert visit.status_code == 201, visit.text
+
+    app = MobileClient(client)
+    app.sign_in("engineer", PASSWORD)
+    (card,) = [c for c in app.day(T0.date()).visits if c.job.work_order_id == outcome.work_order_id]
+    hints = card.job.suggested_articles
+    assert hints[0].article_id == ids[0] and hints[0].title == "冷水机高压报警处理"
+    assert ids[3] not in {h.article_id for h in hints}  # a draft is never suggested
+    article = app.article(ids[0])
+    assert article.body.startswith("冷凝器结垢") and article.version == 1
+    with pytest.raises(MobileApiError) as draft:
+        app.article(ids[3])
+    assert draft.value.problem["status"] == 404
