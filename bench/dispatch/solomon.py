@@ -3,6 +3,12 @@
     nice python -m bench.dispatch.solomon --seconds 10 --out bench/dispatch/results/solomon-10s.jsonl
     python -m bench.dispatch.solomon --report bench/dispatch/results/solomon-10s.jsonl
     python -m bench.dispatch.solomon --smoke          # CI: 2 instances, 2 s each, < 30 s
+    python -m bench.dispatch.solomon --seconds 10 --compare ils='{"iterated_local_search": true}' gls='{}'
+
+`--compare` tunes: it runs our solver with each named search profile (a JSON object of
+`SearchProfile` fields) on the hard instances (or `--instances`), interleaved — each instance runs
+every profile in turn, so a burst of load on the shared machine falls on all of them — and prints
+one line per instance and the mean and worst gap per profile. Nothing is written.
 
 Results are appended one JSON line per (instance, solver), so an interrupted run resumes where
 it stopped. Distances are DIMACS (truncated to one decimal), the convention of the BKS table.
@@ -20,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from statistics import mean
 
+from dispatch.optimizer.search import SearchProfile
 from dispatch.optimizer.vrptw import (
     SCALE,
     VrptwInstance,
@@ -215,6 +222,31 @@ def markdown(runs: dict[str, list[dict[str, object]]], bks: dict[str, tuple[int,
     return "\n".join(lines)
 
 
+# Where guided local search left the largest gaps: R and RC, both horizons.
+HARD = "R103 R105 R107 R109 R110 R202 R204 R207 R211 RC102 RC104 RC107 RC203 RC204 RC208".split()  # noqa: SIM905
+
+
+def compare(profiles: list[str], names: list[str], seconds: float, directory: Path) -> str:
+    """Our solver under each `name=JSON` search profile, instance by instance; the summary lines."""
+    bks = read_bks(directory)
+    parsed = [
+        (name, SearchProfile(**json.loads(body or "{}")))
+        for name, _, body in (p.partition("=") for p in profiles)
+    ]
+    gaps: dict[str, list[float]] = {name: [] for name, _ in parsed}
+    for inst_name in names:
+        inst = read_instance(directory / f"{inst_name}.txt")
+        line = [inst_name]
+        for name, profile in parsed:
+            sol = solve_vrptw(inst, seconds, profile)
+            ok = bool(sol.routes) and not check_vrptw(inst, sol.routes)
+            gap = 100 * (sol.distance / bks[inst_name][1] - 1) if ok else float("inf")
+            gaps[name].append(gap)
+            line.append(f"{name}={gap:.2f}%/{len(sol.routes)}v")
+        print(" ".join(line), file=sys.stderr, flush=True)
+    return "\n".join(f"{name}: mean gap {mean(gs):.3f} %, worst {max(gs):.2f} %" for name, gs in gaps.items())
+
+
 def _load(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
@@ -233,10 +265,14 @@ def main(argv: list[str] | None = None) -> int:
         "--markdown", nargs="+", metavar="LABEL=FILE", help="only print one Markdown table of results files"
     )
     ap.add_argument("--smoke", action="store_true", help=f"{', '.join(SMOKE)} at 2 s (CI)")
+    ap.add_argument("--compare", nargs="+", metavar="NAME=JSON", help="tune: compare search profiles (ours)")
     args = ap.parse_args(argv)
     bks = read_bks(args.dir)
     if args.report:
         print(report(_load(args.report), bks))
+        return 0
+    if args.compare:
+        print(compare(args.compare, args.instances or HARD, args.seconds, args.dir))
         return 0
     if args.markdown:
         runs = {label: _load(Path(path)) for label, _, path in (m.partition("=") for m in args.markdown)}
