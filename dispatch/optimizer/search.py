@@ -5,8 +5,8 @@ Two ways to search, both measured on this machine (bench/dispatch/README.md):
   what the field solver does, because it starts from the greedy plan (or the committed one) and
   must keep a bound on moved jobs that only the CP check knows;
 - iterated local search (ILS): ruin part of the solution (SISR), recreate it by cheapest insertion,
-  descend to a local optimum, accept by simulated annealing. On Solomon's R and RC classes it
-  halves the gap of guided local search at the same time limit.
+  descend to a local optimum, accept by simulated annealing. On Solomon at 10 s it took the mean
+  gap to the best-known distances from 4.25 % (guided local search) to 0.91 %.
 """
 
 from __future__ import annotations
