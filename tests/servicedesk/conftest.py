@@ -161,3 +161,28 @@ def wait_for(predicate: Any, seconds: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+def raise_fault(system: System, asset_id: int, code: str, message: str) -> int:
+    """A device's fault code, as ingest raises it: an alarm and its corrective work order (returned)."""
+    from core.services.context import Actor, ServiceContext
+    from iot import alarms
+    from iot.contract import Severity
+    from tests.conftest import T0
+
+    rt = system.runtime
+    with rt.sessions() as s:
+        outcome = alarms.raise_alarm(
+            ServiceContext(s, rt.clock, Actor.system("telemetry")),
+            alarms.Signal(
+                asset_id=asset_id,
+                alarm_type=f"fault:{code}",
+                source="fault_code",
+                severity=Severity.MAJOR,
+                message=message,
+                at=T0,
+                evidence={},
+            ),
+        )
+    assert outcome.work_order_id is not None
+    return outcome.work_order_id

@@ -7,14 +7,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
-from core.services.context import Actor, ServiceContext
 from fieldops.wiring import System
 from fieldwork.models import Settlement
-from iot import alarms
-from iot.contract import Severity
-from tests.conftest import T0
 from tests.mobile.conftest import on_site, stock
 from tests.mobile.test_job_record import finished
+from tests.servicedesk.conftest import raise_fault
 from tests.world import World, login
 
 __all__ = ["finished", "on_site", "stock"]
@@ -23,20 +20,8 @@ __all__ = ["finished", "on_site", "stock"]
 def test_alarms_and_spend_are_in_the_view(
     finished: dict, client: TestClient, world: World, system: System
 ) -> None:
-    rt = system.runtime
-    with rt.sessions() as s:
-        alarms.raise_alarm(
-            ServiceContext(s, rt.clock, Actor.system("telemetry")),
-            alarms.Signal(
-                asset_id=world.ids["asset"],
-                alarm_type="fault:E101",
-                source="fault_code",
-                severity=Severity.MAJOR,
-                message="high pressure E101",
-                at=T0,
-                evidence={},
-            ),
-        )
+    raise_fault(system, world.ids["asset"], "E101", "high pressure E101")
+    with system.runtime.sessions() as s:
         [bill] = s.scalars(sa.select(Settlement)).all()
 
     view = client.get(

@@ -15,11 +15,10 @@ from core.services.context import Actor, ServiceContext
 from core.store.db import make_engine
 from fieldops.migrate import alembic_config, upgrade
 from fieldops.wiring import System
-from iot import alarms
-from iot.contract import Severity
 from mobile_contract.client import MobileApiError, MobileClient
 from servicedesk import knowledge
 from tests.conftest import T0
+from tests.servicedesk.conftest import raise_fault
 from tests.world import PASSWORD, World, login
 
 ARTICLES = [
@@ -134,22 +133,8 @@ def test_a_job_raised_by_a_fault_code_is_offered_the_article_for_that_code(
     for n in range(3):  # articles that share the job's words but not its fault code
         body = f"Chiller alarm handling, part {n}: pressure, flow, condenser."
         assert client.post("/knowledge", json={**generic, "body": body}, headers=admin).status_code == 201
-    rt = system.runtime
-    with rt.sessions() as s:
-        outcome = alarms.raise_alarm(
-            ServiceContext(s, rt.clock, Actor.system("telemetry")),
-            alarms.Signal(
-                asset_id=desk.ids["asset"],
-                alarm_type="fault:E101",
-                source="fault_code",
-                severity=Severity.MAJOR,
-                message="Chiller alarm E101",
-                at=T0,
-                evidence={},
-            ),
-        )
-    assert outcome.work_order_id is not None
-    suggested = client.get(f"/knowledge/suggest/{outcome.work_order_id}", headers=admin).json()
+    work_order_id = raise_fault(system, desk.ids["asset"], "E101", "Chiller alarm E101")
+    suggested = client.get(f"/knowledge/suggest/{work_order_id}", headers=admin).json()
     assert suggested[0]["id"] == ids[0]  # filed under E101, though written in Chinese
 
 
@@ -179,22 +164,9 @@ def test_the_engineers_day_carries_the_articles_for_each_job(
     desk: World, client: TestClient, system: System
 ) -> None:
     ids = _seed(client)
-    rt = system.runtime
-    with rt.sessions() as s:
-        outcome = alarms.raise_alarm(
-            ServiceContext(s, rt.clock, Actor.system("telemetry")),
-            alarms.Signal(
-                asset_id=desk.ids["asset"],
-                alarm_type="fault:E101",
-                source="fault_code",
-                severity=Severity.MAJOR,
-                message="E101",
-                at=T0,
-                evidence={},
-            ),
-        )
+    work_order_id = raise_fault(system, desk.ids["asset"], "E101", "E101")
     visit = client.post(
-        f"/work-orders/{outcome.work_order_id}/visits",
+        f"/work-orders/{work_order_id}/visits",
         headers=login(client, "dispatcher"),
         json={"engineer_id": desk.ids["engineer"], "dispatch": True},
     )
@@ -202,7 +174,7 @@ def test_the_engineers_day_carries_the_articles_for_each_job(
 
     app = MobileClient(client)
     app.sign_in("engineer", PASSWORD)
-    (card,) = [c for c in app.day(T0.date()).visits if c.job.work_order_id == outcome.work_order_id]
+    (card,) = [c for c in app.day(T0.date()).visits if c.job.work_order_id == work_order_id]
     hints = card.job.suggested_articles
     assert hints[0].article_id == ids[0] and hints[0].title == "冷水机高压报警处理"
     assert ids[3] not in {h.article_id for h in hints}  # a draft is never suggested
