@@ -33,6 +33,7 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal error",
 }
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 _NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 _AT_PATH = re.compile(r"\s*-\s*at `\$\.?(?P<path>[^`]*)`")
 
@@ -55,6 +56,10 @@ def problem(
 
 def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
     """Litestar reports msgspec errors as messages ending in "- at `$.a.b[0]`"; lift the path out."""
+    missing = _MISSING_PARAMETER.search(str(exc.detail))
+    if missing and not exc.extra:
+        # A missing parameter comes with no details, only a sentence that names it.
+        return [{"field": missing.group(2), "message": "is required", "source": missing.group(1)}]
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         message = str(item.get("message", "invalid value"))

@@ -113,6 +113,14 @@ def test_bad_list_queries(
     assert r.json()["field"] == field
 
 
+def test_a_missing_required_parameter_is_named(
+    client: Client, world: World, as_dispatcher: dict[str, str]
+) -> None:
+    r = client.get("/kpis?to=2026-12-01", headers=as_dispatcher)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "from"
+
+
 def test_unknown_ids_in_paths_are_404(client: Client, world: World, as_dispatcher: dict[str, str]) -> None:
     for path in (
         "/work-orders/424242",
